@@ -1,0 +1,305 @@
+/*
+ * x1367ids dissector interface (public ABI).
+ *
+ * A dissector is one protocol: it fills in one `struct x1367_dissector` and
+ * exports it through one function, X1367_DISSECTOR_ENTRY.  Built-in
+ * dissectors (dissectors/*.c) and vendor plugins (*.so) use this header and
+ * nothing else from the engine.
+ *
+ * ABI rules:
+ *   - The engine refuses a descriptor whose abi_major differs from its own.
+ *   - Structs shared across the boundary begin with a size field, so either
+ *     side can tell which fields the other knows about.  New fields are only
+ *     ever appended; a minor bump says so.
+ *   - The engine's own structs never appear here: flows, transactions and
+ *     the engine context are opaque handles, reached only through the
+ *     function table `struct x1367_engine_api`.
+ */
+#ifndef X1367IDS_DISSECTOR_H
+#define X1367IDS_DISSECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define X1367_ABI_MAJOR 1
+#define X1367_ABI_MINOR 0
+
+/* The one symbol a plugin exports.  The major version is part of its name,
+ * so a plugin built for another major version does not even resolve. */
+#define X1367_DISSECTOR_ENTRY x1367_dissector_entry_v1
+
+/* ---- Opaque engine handles --------------------------------------------- */
+
+typedef struct x1367_ctx x1367_ctx;   /* the packet being dissected   */
+typedef struct x1367_txn x1367_txn;   /* one outstanding request      */
+
+/* ---- Bounds-checked reader ----------------------------------------------
+ * Every read of packet bytes goes through one of these.  A read past the
+ * end returns 0 and sets the sticky `error` flag; callers check it once,
+ * after a group of reads, instead of before each one.
+ */
+struct x1367_reader {
+	const uint8_t *data;
+	size_t len;
+	size_t pos;
+	int error;
+};
+
+static inline void x1367_rd_init(struct x1367_reader *r, const uint8_t *data, size_t len)
+{
+	r->data = data;
+	r->len = data ? len : 0;
+	r->pos = 0;
+	r->error = 0;
+}
+
+static inline size_t x1367_rd_left(const struct x1367_reader *r)
+{
+	return r->error ? 0 : r->len - r->pos;
+}
+
+static inline int x1367_rd_ok(const struct x1367_reader *r)
+{
+	return !r->error;
+}
+
+static inline int x1367_rd_need(struct x1367_reader *r, size_t n)
+{
+	if (r->error || r->len - r->pos < n) {
+		r->error = 1;
+		return 0;
+	}
+	return 1;
+}
+
+static inline uint8_t x1367_rd_u8(struct x1367_reader *r)
+{
+	if (!x1367_rd_need(r, 1))
+		return 0;
+	return r->data[r->pos++];
+}
+
+static inline uint16_t x1367_rd_be16(struct x1367_reader *r)
+{
+	if (!x1367_rd_need(r, 2))
+		return 0;
+	uint16_t v = (uint16_t)((r->data[r->pos] << 8) | r->data[r->pos + 1]);
+	r->pos += 2;
+	return v;
+}
+
+static inline uint16_t x1367_rd_le16(struct x1367_reader *r)
+{
+	if (!x1367_rd_need(r, 2))
+		return 0;
+	uint16_t v = (uint16_t)(r->data[r->pos] | (r->data[r->pos + 1] << 8));
+	r->pos += 2;
+	return v;
+}
+
+static inline uint32_t x1367_rd_be32(struct x1367_reader *r)
+{
+	if (!x1367_rd_need(r, 4))
+		return 0;
+	const uint8_t *p = r->data + r->pos;
+	r->pos += 4;
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* Returns a pointer to the next n bytes and advances, or NULL. */
+static inline const uint8_t *x1367_rd_bytes(struct x1367_reader *r, size_t n)
+{
+	if (!x1367_rd_need(r, n))
+		return NULL;
+	const uint8_t *p = r->data + r->pos;
+	r->pos += n;
+	return p;
+}
+
+static inline int x1367_rd_skip(struct x1367_reader *r, size_t n)
+{
+	return x1367_rd_bytes(r, n) != NULL;
+}
+
+/* ---- What a dissector is told about the packet ------------------------ */
+
+enum x1367_transport {
+	X1367_TCP = 1u << 0,
+	X1367_UDP = 1u << 1,
+};
+
+enum x1367_dir {
+	X1367_TO_SERVER = 0,   /* from the side that did not own the server port */
+	X1367_TO_CLIENT = 1,
+};
+
+struct x1367_addr {
+	uint8_t family;        /* 4 or 6 */
+	uint8_t bytes[16];     /* network order; IPv4 uses the first 4 */
+};
+
+struct x1367_packet {
+	uint32_t struct_size;
+	uint64_t ts_usec;                  /* capture time, microseconds since the epoch */
+	const struct x1367_addr *src;
+	const struct x1367_addr *dst;
+	uint16_t sport, dport;
+	uint8_t transport;                 /* enum x1367_transport */
+	uint8_t dst_is_multicast;
+	uint8_t dir;                       /* enum x1367_dir */
+};
+
+/* Description fields: ordered key/value strings. */
+struct x1367_kv {
+	const char *key;
+	const char *value;
+};
+
+/* ---- Transactions ------------------------------------------------------ */
+
+enum x1367_txn_scope {
+	/* Same connection (TCP flow or UDP 5-tuple): Modbus/TCP. */
+	X1367_TXN_FLOW = 1,
+	/* Same requester and responder addresses, whatever the ports; a request
+	 * to a multicast group pairs with every node's unicast answer: ECHONET
+	 * Lite. */
+	X1367_TXN_HOSTS = 2,
+};
+
+#define X1367_TXN_KEY_MAX 16
+
+struct x1367_txn_key {
+	uint8_t scope;                     /* enum x1367_txn_scope */
+	uint8_t len;                       /* bytes of id in use */
+	uint8_t id[X1367_TXN_KEY_MAX];     /* protocol's own id: tid, unit, ... */
+};
+
+enum x1367_txn_flags {
+	/* The request does not require an answer: never report it as
+	 * "No Response" (ECHONET Lite SetI, whose answer only comes on refusal). */
+	X1367_TXN_NO_TIMEOUT = 1u << 0,
+};
+
+struct x1367_txn_request {
+	uint32_t struct_size;
+	struct x1367_txn_key key;
+	const uint8_t *bytes;              /* the request as on the wire */
+	size_t len;
+	const char *responder_uid;         /* Unique ID of who should answer */
+	const struct x1367_kv *desc;       /* kept for the answer's record */
+	size_t n_desc;
+	uint32_t flags;                    /* enum x1367_txn_flags */
+};
+
+/* ---- Reports ----------------------------------------------------------- */
+
+struct x1367_report {
+	uint32_t struct_size;
+	const char *vendor_code;           /* hex, as in the rules table: "02" */
+	const x1367_txn *txn;              /* the paired request, or NULL */
+	const uint8_t *response;           /* the error response as on the wire */
+	size_t response_len;
+	const char *requester_uid;         /* NULL: the requester's address */
+	const char *responder_uid;
+	const struct x1367_kv *desc;       /* extra Description fields */
+	size_t n_desc;
+};
+
+/* Named events every dissector may raise; they are counted per protocol
+ * and summed in the statistics. */
+#define X1367_EV_MALFORMED                "malformed"
+#define X1367_EV_RESPONSE_WITHOUT_REQUEST "response_without_request"
+#define X1367_EV_DUPLICATE_REQUEST        "duplicate_request"
+
+enum x1367_log_level { X1367_LOG_ERR = 3, X1367_LOG_WARNING = 4, X1367_LOG_INFO = 6, X1367_LOG_DEBUG = 7 };
+
+/* ---- What the engine offers a dissector --------------------------------- */
+
+struct x1367_engine_api {
+	uint32_t abi_major;
+	uint32_t struct_size;
+
+	/* Open a transaction for the current packet, sent by the requester.
+	 * Returns 0, or -1 when the table is full (counted by the engine). */
+	int (*txn_open)(x1367_ctx *ctx, const struct x1367_txn_request *req);
+	/* Find the transaction the current packet (a response) answers.
+	 * The current packet's source is the responder. */
+	x1367_txn *(*txn_find)(x1367_ctx *ctx, const struct x1367_txn_key *key);
+	/* The request bytes as stored (possibly cut at the configured cap);
+	 * *wire_len gets the length on the wire. */
+	const uint8_t *(*txn_request)(const x1367_txn *txn, size_t *len, size_t *wire_len);
+	/* The response has been seen: a unicast transaction ends, a multicast
+	 * one stays open for other nodes until its deadline. */
+	void (*txn_answered)(x1367_ctx *ctx, x1367_txn *txn);
+
+	/* Report an error response.  The engine maps vendor_code with the
+	 * rules tables and writes the X.1367 record (or counts why not). */
+	void (*report)(x1367_ctx *ctx, const struct x1367_report *rep);
+	/* Count a named event (X1367_EV_* or the dissector's own). */
+	void (*event)(x1367_ctx *ctx, const char *name);
+	/* A message the device sent on its own or as a polled answer: feeds
+	 * the silence detector (X.1367 Appendix I.3). */
+	void (*heartbeat)(x1367_ctx *ctx, const char *responder_uid);
+	void (*log)(x1367_ctx *ctx, int level, const char *fmt, ...)
+		__attribute__((format(printf, 3, 4)));
+	/* Text form of an address: dotted quad or uncompressed uppercase IPv6. */
+	void (*format_addr)(const struct x1367_addr *addr, char *buf, size_t len);
+};
+
+/* ---- The descriptor ---------------------------------------------------- */
+
+enum x1367_parse_result {
+	X1367_PARSE_OK = 0,        /* *consumed bytes used; call again with the rest */
+	X1367_PARSE_NEED_MORE = 1, /* a message is incomplete: wait for more bytes */
+	X1367_PARSE_ERROR = 2,     /* malformed: *consumed bytes skipped to resync */
+};
+
+enum x1367_probe_result {
+	X1367_PROBE_NO = 0,
+	X1367_PROBE_YES = 1,
+	X1367_PROBE_MAYBE = 2,     /* not enough bytes to tell */
+};
+
+typedef enum x1367_parse_result (*x1367_parse_fn)(
+	x1367_ctx *ctx, void *state, const struct x1367_packet *pkt,
+	const uint8_t *data, size_t len, size_t *consumed);
+
+struct x1367_dissector {
+	uint32_t abi_major;                /* X1367_ABI_MAJOR */
+	uint32_t abi_minor;                /* X1367_ABI_MINOR */
+	uint32_t struct_size;              /* sizeof(struct x1367_dissector) */
+
+	const char *name;                  /* short id used in rules files: "modbus" */
+	const char *protocol;              /* the Protocol string of records */
+	uint32_t transports;               /* X1367_TCP | X1367_UDP */
+	const uint16_t *ports;             /* server ports, 0-terminated */
+	const char *ndpi_name;             /* nDPI's name for it, or NULL */
+	uint32_t request_timeout_ms;       /* default deadline for an answer */
+	size_t state_size;                 /* per-flow state, zeroed by the engine */
+
+	int (*init)(const struct x1367_engine_api *api);   /* once; 0 = ok */
+	void (*fini)(void);
+	/* Detection without a port: the first bytes of a direction. */
+	enum x1367_probe_result (*probe)(const uint8_t *data, size_t len, enum x1367_dir dir);
+	/* One parse callback per direction (index enum x1367_dir).  TCP: an
+	 * ordered byte stream; UDP: one datagram per call. */
+	x1367_parse_fn parse[2];
+	/* Bytes were lost in this direction: drop any partial message. */
+	void (*gap)(x1367_ctx *ctx, void *state, enum x1367_dir dir);
+	/* The flow ends (closed, expired or evicted): release state contents. */
+	void (*flow_end)(x1367_ctx *ctx, void *state);
+	/* Names of the dissector's own events, NULL-terminated (for docs/stats). */
+	const char *const *event_names;
+};
+
+typedef const struct x1367_dissector *(*x1367_dissector_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* X1367IDS_DISSECTOR_H */

@@ -1,0 +1,16 @@
+/* Community ID v1 (corelight/community-id-spec), through nDPI's
+ * implementation, so records join with Zeek, Suricata and Arkime logs. */
+#ifndef X1367_COMMUNITY_ID_H
+#define X1367_COMMUNITY_ID_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <x1367ids/dissector.h>
+
+#define COMMUNITY_ID_MAX 64
+
+/* "1:<base64>" for a TCP/UDP flow, seed 0.  0 on success. */
+int community_id_v1(uint8_t proto, const struct x1367_addr *src, uint16_t sport,
+		    const struct x1367_addr *dst, uint16_t dport, char out[COMMUNITY_ID_MAX]);
+
+#endif

@@ -1,0 +1,36 @@
+/* One decoded packet: what decode.c fills and every later stage reads. */
+#ifndef X1367_PACKET_H
+#define X1367_PACKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <x1367ids/dissector.h>
+
+#define TCP_FLAG_FIN 0x01
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_RST 0x04
+#define TCP_FLAG_PSH 0x08
+#define TCP_FLAG_ACK 0x10
+
+struct packet {
+	uint64_t ts_usec;           /* capture time */
+	uint32_t wire_len;          /* length on the wire (pcap len) */
+
+	const uint8_t *l3;          /* IP header, for nDPI */
+	size_t l3_len;              /* IP total length as decoded (bounded by capture) */
+
+	uint16_t vlan;              /* 12-bit outer VLAN << 12 | inner, 0 = none */
+	struct x1367_addr src, dst;
+	uint8_t l4proto;            /* 6 TCP, 17 UDP */
+	uint16_t sport, dport;
+
+	uint32_t tcp_seq, tcp_ack;  /* TCP only */
+	uint8_t tcp_flags;
+
+	const uint8_t *payload;     /* L4 payload, bounded by IP length and capture */
+	size_t payload_len;
+	uint8_t payload_truncated;  /* capture cut the payload (snaplen) */
+	uint8_t reassembled;        /* came out of IP fragment reassembly */
+};
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * Mapping tables: rules/*.map, one row per vendor code:
+ *
+ *     # protocol   vendor-code   x1367-code   vendor meaning
+ *     modbus       02            31           Illegal Data Address
+ *     modbus       05            -            Acknowledge (not an error)
+ *     modbus       *             FF           Other exception
+ *
+ * `-` in the X.1367 column means "not an error: no record".  `*` in the
+ * vendor column is the row for any code without its own row.  Vendor codes
+ * are hex (case-insensitive, stored uppercase).  A bad row stops loading
+ * with "file:line: reason".
+ */
+#ifndef X1367_RULES_H
+#define X1367_RULES_H
+
+#include <stddef.h>
+
+#define RULES_MAX_ROWS 4096
+#define RULES_ERR_LEN 512
+
+struct rule {
+	char protocol[32];
+	char vendor_code[33];     /* uppercase hex, or "*" */
+	char x1367_code[17];      /* uppercase hex, or "" for "no record" */
+	char meaning[128];
+	char file[256];           /* where it came from, for messages */
+	int line;
+};
+
+struct rules;
+
+/* Is `name` a protocol the rules may name?  Provided by the caller so the
+ * loader stays independent of the registry. */
+typedef int (*rules_protocol_known_fn)(const char *name, void *arg);
+
+struct rules *rules_new(void);
+void rules_free(struct rules *r);
+
+/* Load one file.  0 on success; -1 with `err` set to "file:line: reason". */
+int rules_load_file(struct rules *r, const char *path, rules_protocol_known_fn known,
+		    void *arg, char err[RULES_ERR_LEN]);
+/* Load every *.map file of a directory, in name order. */
+int rules_load_dir(struct rules *r, const char *dir, rules_protocol_known_fn known,
+		   void *arg, char err[RULES_ERR_LEN]);
+
+/* The row for (protocol, vendor code), the protocol's "*" row, or NULL. */
+const struct rule *rules_lookup(const struct rules *r, const char *protocol,
+				const char *vendor_code);
+size_t rules_count(const struct rules *r);
+
+#endif

@@ -1,0 +1,51 @@
+/* Test helpers: build frames byte by byte, and run frames through the
+ * whole engine collecting the records it writes. */
+#ifndef X1367_TEST_HELPERS_H
+#define X1367_TEST_HELPERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FRAME_MAX 70000
+
+struct frame {
+	uint8_t data[FRAME_MAX];
+	size_t len;
+	uint64_t ts_usec;
+};
+
+/* Ethernet + IPv4/IPv6 + TCP/UDP with correct lengths (checksums 0).
+ * Addresses as text ("10.0.0.1", "fe80::1").  Returns frame length. */
+size_t build_tcp(struct frame *f, const char *src, uint16_t sport, const char *dst,
+		 uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+		 const void *payload, size_t len);
+size_t build_udp(struct frame *f, const char *src, uint16_t sport, const char *dst,
+		 uint16_t dport, const void *payload, size_t len);
+
+/* Parse "01 02 0a ff" or "01020AFF" into bytes; returns count. */
+size_t hex_to_bytes(const char *hex, uint8_t *out, size_t cap);
+
+/* Records produced by a run. */
+#define RUN_MAX_RECORDS 256
+struct run {
+	struct engine *engine;
+	struct output *out;
+	struct rules *rules;
+	struct registry *reg;
+	char *records[RUN_MAX_RECORDS];
+	size_t n_records;
+};
+
+/* A fresh engine with the built-in dissectors and the repository's rules/
+ * (found through $top_srcdir, or ./rules), Ethernet link type, reporter
+ * 192.0.2.254, sensor "test". */
+void run_start(struct run *r);
+void run_frame(struct run *r, const struct frame *f);
+/* engine_finish, then the records are final. */
+void run_finish(struct run *r);
+void run_free(struct run *r);
+/* Value of a top-level string key, or of "Description"/"<sub>" when key is
+ * "Description.Sub" etc.  Returned string is static per call. */
+const char *record_get(const char *record_json, const char *path);
+
+#endif
