@@ -20,7 +20,7 @@
 struct flow_key {
 	struct x1367_addr a, b;      /* a <= b (memcmp of family+bytes) */
 	uint16_t port_a, port_b;     /* port of a, port of b */
-	uint16_t vlan;
+	uint32_t vlan;
 	uint8_t proto;
 };
 

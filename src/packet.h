@@ -19,7 +19,7 @@ struct packet {
 	const uint8_t *l3;          /* IP header, for nDPI */
 	size_t l3_len;              /* IP total length as decoded (bounded by capture) */
 
-	uint16_t vlan;              /* 12-bit outer VLAN << 12 | inner, 0 = none */
+	uint32_t vlan;              /* outer VLAN id << 12 | inner id; 0 = untagged */
 	struct x1367_addr src, dst;
 	uint8_t l4proto;            /* 6 TCP, 17 UDP */
 	uint16_t sport, dport;

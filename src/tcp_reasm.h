@@ -68,6 +68,13 @@ void tcp_stream_segment(struct tcp_reasm *r, struct tcp_stream *s, uint32_t seq,
 			const uint8_t *data, size_t len, int fin,
 			const struct tcp_consumer *c);
 
+/* The other direction acknowledged up to `ack`: bytes of this stream
+ * below it that the capture never showed will not come again (the
+ * receiver has them), so a hole below `ack` becomes a gap at once and
+ * delivery resumes after it (SPAN ports drop packets). */
+void tcp_stream_ack(struct tcp_reasm *r, struct tcp_stream *s, uint32_t ack,
+		    const struct tcp_consumer *c);
+
 /* The flow ends: deliver what is buffered after holes (each hole is a
  * gap), then release everything. */
 void tcp_stream_flush(struct tcp_reasm *r, struct tcp_stream *s, const struct tcp_consumer *c);

@@ -43,7 +43,7 @@ struct txn_where {
 	struct x1367_addr requester, responder;   /* responder may be a multicast group */
 	uint16_t requester_port, responder_port;
 	uint8_t transport;
-	uint16_t vlan;
+	uint32_t vlan;
 };
 
 /* One open request.  Engine-private: dissectors see x1367_txn only. */
