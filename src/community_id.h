@@ -1,5 +1,7 @@
-/* Community ID v1 (corelight/community-id-spec), through nDPI's
- * implementation, so records join with Zeek, Suricata and Arkime logs. */
+/* Community ID v1 (corelight/community-id-spec), so records join with
+ * Zeek, Suricata and Arkime logs.  Implemented from the spec with
+ * libgcrypt's SHA-1, not through nDPI 4.2's ndpi_flowv4_flow_hash, which
+ * orders same-address endpoints by byte-swapped port (community_id.c). */
 #ifndef X1367_COMMUNITY_ID_H
 #define X1367_COMMUNITY_ID_H
 
