@@ -1,5 +1,5 @@
 /*
- * Mapping tables: rules/*.map, one row per vendor code:
+ * Mapping tables: the .map files of rules/, one row per vendor code:
  *
  *     # protocol   vendor-code   x1367-code   vendor meaning
  *     modbus       02            31           Illegal Data Address

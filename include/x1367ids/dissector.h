@@ -3,7 +3,7 @@
  *
  * A dissector is one protocol: it fills in one `struct x1367_dissector` and
  * exports it through one function, X1367_DISSECTOR_ENTRY.  Built-in
- * dissectors (dissectors/*.c) and vendor plugins (*.so) use this header and
+ * dissectors (in dissectors/) and vendor plugins (shared objects) use this header and
  * nothing else from the engine.
  *
  * ABI rules:
