@@ -43,8 +43,8 @@ struct engine;
 #define ENGINE_ERR_LEN 512
 
 /* The engine borrows rules, registry, output and geoip (may be NULL);
- * they must outlive it. */
-struct engine *engine_new(const struct engine_config *cfg, const struct registry *reg,
+ * they must outlive it.  It resolves nDPI ids into the registry. */
+struct engine *engine_new(const struct engine_config *cfg, struct registry *reg,
 			  const struct rules *rules, struct output *out, struct geoip *geo,
 			  char err[ENGINE_ERR_LEN]);
 /* The capture's link type (DLT_*).  -1 if the decoder does not know it. */

@@ -48,7 +48,7 @@ struct txn_where {
 
 /* One open request.  Engine-private: dissectors see x1367_txn only. */
 struct x1367_txn {
-	struct x1367_txn *hnext;
+	struct x1367_txn *hnext, **hpprev;       /* hash chain */
 	struct x1367_txn *dl_prev, *dl_next;     /* deadline order, per owner */
 	struct x1367_txn *fl_prev, *fl_next;     /* the opening flow's list */
 	struct txn_list *flow_list;              /* NULL once the flow is gone */

@@ -1,0 +1,208 @@
+/* Flow detection: ports, probes, nDPI.  See detect.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ndpi_api.h>
+#include "detect.h"
+
+struct detect {
+	struct registry *reg;
+	struct ndpi_detection_module_struct *ndpi;   /* NULL: disabled */
+	uint32_t ndpi_flow_size;
+	struct detect_stats stats;
+};
+
+static uint8_t transport_of(const struct packet *p)
+{
+	return p->l4proto == 6 ? X1367_TCP : X1367_UDP;
+}
+
+/* nDPI only needs to look for the protocols some dissector asks for:
+ * a smaller bitmask is a faster nDPI. */
+static int ndpi_setup(struct detect *d, char err[DETECT_ERR_LEN])
+{
+	NDPI_PROTOCOL_BITMASK wanted;
+	int any = 0;
+
+	d->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
+	if (!d->ndpi) {
+		snprintf(err, DETECT_ERR_LEN, "nDPI: cannot initialise the detection module");
+		return -1;
+	}
+	NDPI_BITMASK_RESET(wanted);
+	for (size_t i = 0; i < d->reg->n; i++) {
+		struct registry_entry *e = &d->reg->e[i];
+		if (!e->d->ndpi_name)
+			continue;
+		u_int16_t id = ndpi_get_proto_by_name(d->ndpi, e->d->ndpi_name);
+		if (id == NDPI_PROTOCOL_UNKNOWN) {
+			snprintf(err, DETECT_ERR_LEN, "%s: nDPI knows no protocol \"%s\"",
+				 e->d->name, e->d->ndpi_name);
+			return -1;
+		}
+		e->ndpi_proto = id;
+		NDPI_ADD_PROTOCOL_TO_BITMASK(wanted, id);
+		any = 1;
+	}
+	if (!any) {
+		ndpi_exit_detection_module(d->ndpi);
+		d->ndpi = NULL;
+		return 0;
+	}
+	ndpi_set_protocol_detection_bitmask2(d->ndpi, &wanted);
+	ndpi_finalize_initialization(d->ndpi);
+	d->ndpi_flow_size = ndpi_detection_get_sizeof_ndpi_flow_struct();
+	return 0;
+}
+
+struct detect *detect_new(struct registry *reg, int ndpi_enabled, char err[DETECT_ERR_LEN])
+{
+	struct detect *d = calloc(1, sizeof(*d));
+	if (!d) {
+		snprintf(err, DETECT_ERR_LEN, "out of memory");
+		return NULL;
+	}
+	d->reg = reg;
+	if (ndpi_enabled && ndpi_setup(d, err)) {
+		detect_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void detect_free(struct detect *d)
+{
+	if (!d)
+		return;
+	if (d->ndpi)
+		ndpi_exit_detection_module(d->ndpi);
+	free(d);
+}
+
+const struct detect_stats *detect_stats(const struct detect *d)
+{
+	return &d->stats;
+}
+
+static uint16_t port_of_side(const struct flow *f, int side)
+{
+	return side ? f->key.port_b : f->key.port_a;
+}
+
+/* Without a known port: the SYN's sender is the client, the SYN/ACK's the
+ * server; failing that, the lower port is the server's (ephemeral ports
+ * are high). */
+static int guess_server_side(const struct flow *f, const struct packet *p, int side)
+{
+	if (p->l4proto == 6 && (p->tcp_flags & TCP_FLAG_SYN))
+		return (p->tcp_flags & TCP_FLAG_ACK) ? side : !side;
+	return f->key.port_a <= f->key.port_b ? 0 : 1;
+}
+
+void detect_new_flow(struct detect *d, struct flow *f, const struct packet *p, int side)
+{
+	uint8_t tr = transport_of(p);
+	const struct registry_entry *e;
+
+	f->server_known = 1;
+	f->detect_state = DETECT_PROBING;
+	/* A server port on either side decides both the dissector and which
+	 * side serves; the destination port is tried first. */
+	for (int k = 0; k < 2; k++) {
+		int s = k == 0 ? !side : side;
+		e = registry_by_port(d->reg, tr, port_of_side(f, s));
+		if (e) {
+			f->server_side = (uint8_t)s;
+			f->dissector = e;
+			f->detect_state = DETECT_DONE;
+			d->stats.by_port++;
+			return;
+		}
+	}
+	f->server_side = (uint8_t)guess_server_side(f, p, side);
+}
+
+static const struct registry_entry *try_probes(struct detect *d, const struct packet *p,
+					       enum x1367_dir dir)
+{
+	uint8_t tr = transport_of(p);
+	for (size_t i = 0; i < d->reg->n; i++) {
+		const struct registry_entry *e = &d->reg->e[i];
+		if (!e->enabled || !(e->d->transports & tr) || !e->d->probe)
+			continue;
+		if (e->d->probe(p->payload, p->payload_len, dir) == X1367_PROBE_YES)
+			return e;
+	}
+	return NULL;
+}
+
+static const struct registry_entry *by_ndpi_id(const struct detect *d, uint16_t id, uint8_t tr)
+{
+	if (id == NDPI_PROTOCOL_UNKNOWN)
+		return NULL;
+	for (size_t i = 0; i < d->reg->n; i++) {
+		const struct registry_entry *e = &d->reg->e[i];
+		if (e->enabled && e->ndpi_proto == id && (e->d->transports & tr))
+			return e;
+	}
+	return NULL;
+}
+
+static const struct registry_entry *try_ndpi(struct detect *d, struct flow *f, const struct packet *p)
+{
+	if (!d->ndpi || !p->l3 || !p->l3_len)
+		return NULL;
+	if (!f->ndpi) {
+		f->ndpi = ndpi_flow_malloc(d->ndpi_flow_size);
+		if (!f->ndpi)
+			return NULL;
+		memset(f->ndpi, 0, d->ndpi_flow_size);
+		d->stats.ndpi_flows++;
+	}
+	unsigned short len = p->l3_len > 0xFFFF ? 0xFFFF : (unsigned short)p->l3_len;
+	ndpi_protocol r = ndpi_detection_process_packet(d->ndpi, f->ndpi, p->l3, len,
+							p->ts_usec / 1000);
+	uint8_t tr = transport_of(p);
+	const struct registry_entry *e = by_ndpi_id(d, r.app_protocol, tr);
+	return e ? e : by_ndpi_id(d, r.master_protocol, tr);
+}
+
+static void release_ndpi(struct flow *f)
+{
+	if (f->ndpi) {
+		ndpi_flow_free(f->ndpi);
+		f->ndpi = NULL;
+	}
+}
+
+void detect_packet(struct detect *d, struct flow *f, const struct packet *p, int side)
+{
+	const struct registry_entry *e = NULL;
+
+	if (f->detect_state != DETECT_PROBING || !p->payload_len)
+		return;
+	enum x1367_dir dir = side == f->server_side ? X1367_TO_CLIENT : X1367_TO_SERVER;
+	e = try_probes(d, p, dir);
+	if (e) {
+		d->stats.by_probe++;
+	} else if ((e = try_ndpi(d, f, p)) != NULL) {
+		d->stats.by_ndpi++;
+	}
+	if (e) {
+		f->dissector = e;
+		f->detect_state = DETECT_DONE;
+		release_ndpi(f);
+		return;
+	}
+	if (++f->detect_packets >= DETECT_MAX_PACKETS) {
+		f->detect_state = DETECT_GAVE_UP;
+		d->stats.gave_up++;
+		release_ndpi(f);
+	}
+}
+
+void detect_flow_end(struct detect *d, struct flow *f)
+{
+	(void)d;
+	release_ndpi(f);
+}

@@ -1,0 +1,240 @@
+/*
+ * x1367ids: a passive IDS sensor that reports the errors edge devices
+ * answer on the wire as ITU-T X.1367 records.  This file only sets up:
+ * options, rules, outputs, the engine and the packet source.
+ */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "config.h"
+#include "addr.h"
+#include "capture.h"
+#include "engine.h"
+#include "geoip.h"
+#include "options.h"
+#include "output.h"
+#include "registry.h"
+#include "rules.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* The one line a failure gets on stderr. */
+static void fail_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void fail_line(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("x1367ids: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* The Recommendation wants IPv6 uncompressed and uppercase: normalise. */
+static int reporter_text(const char *given, char out[ADDR_STR_MAX])
+{
+	struct x1367_addr a;
+	if (given) {
+		if (addr_parse(given, &a))
+			return -1;
+		addr_format(&a, out, ADDR_STR_MAX);
+		return 0;
+	}
+	struct ifaddrs *ifs, *i;
+	snprintf(out, ADDR_STR_MAX, "0.0.0.0");
+	if (getifaddrs(&ifs))
+		return 0;
+	/* First non-loopback IPv4 address; an IPv6 one if there is none. */
+	for (int want = AF_INET; want; want = want == AF_INET ? AF_INET6 : 0)
+		for (i = ifs; i; i = i->ifa_next) {
+			if (!i->ifa_addr || i->ifa_addr->sa_family != want || (i->ifa_flags & IFF_LOOPBACK))
+				continue;
+			memset(&a, 0, sizeof(a));
+			if (want == AF_INET) {
+				a.family = 4;
+				memcpy(a.bytes, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, 4);
+			} else {
+				a.family = 6;
+				memcpy(a.bytes, &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr, 16);
+			}
+			addr_format(&a, out, ADDR_STR_MAX);
+			freeifaddrs(ifs);
+			return 0;
+		}
+	freeifaddrs(ifs);
+	return 0;
+}
+
+static int protocol_known(const char *name, void *arg)
+{
+	return registry_find(arg, name) != NULL;
+}
+
+static int apply_timeouts(struct registry *reg, const struct options *o, char err[OPTIONS_ERR_LEN])
+{
+	for (size_t i = 0; i < o->n_timeouts; i++) {
+		char name[64];
+		const char *eq = strchr(o->timeouts[i], '=');
+		char *end;
+		if (!eq || eq == o->timeouts[i] || (size_t)(eq - o->timeouts[i]) >= sizeof(name))
+			goto bad;
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - o->timeouts[i]), o->timeouts[i]);
+		unsigned long ms = strtoul(eq + 1, &end, 10);
+		struct registry_entry *e = (struct registry_entry *)registry_find(reg, name);
+		if (!e) {
+			snprintf(err, OPTIONS_ERR_LEN, "--request-timeout: unknown protocol \"%s\"", name);
+			return -1;
+		}
+		if (!eq[1] || *end || ms < 1 || ms > 3600000)
+			goto bad;
+		e->timeout_ms = (uint32_t)ms;
+	}
+	return 0;
+bad:
+	snprintf(err, OPTIONS_ERR_LEN, "--request-timeout: expected PROTOCOL=MILLISECONDS (1..3600000)");
+	return -1;
+}
+
+struct setup {
+	struct options opt;
+	struct registry reg;
+	struct rules *rules;
+	struct geoip *geo;
+	struct output *out;
+	char reporter[ADDR_STR_MAX];
+	char hostname[HOST_NAME_MAX + 1];
+};
+
+/* Everything that can be wrong in the configuration: exit 2. */
+static int configure(struct setup *s, int argc, char **argv)
+{
+	char err[OPTIONS_ERR_LEN > RULES_ERR_LEN ? OPTIONS_ERR_LEN : RULES_ERR_LEN];
+	char rerr[REGISTRY_ERR_LEN], gerr[GEOIP_ERR_LEN];
+
+	if (options_parse(&s->opt, argc, argv, err))
+		return fail_line("%s", err), -1;
+	if (s->opt.show_help || s->opt.show_version)
+		return 0;
+	if (!s->opt.read_file && !s->opt.check_config)
+		return fail_line("%s", "nothing to read: give -r FILE (see --help)"), -1;
+	if (reporter_text(s->opt.reporter_ip, s->reporter))
+		return fail_line("--reporter-ip: \"%s\" is not an IPv4 or IPv6 address", s->opt.reporter_ip), -1;
+	if (registry_add_builtins(&s->reg, rerr))
+		return fail_line("%s", rerr), -1;
+	if (apply_timeouts(&s->reg, &s->opt, err))
+		return fail_line("%s", err), -1;
+	s->rules = rules_new();
+	if (!s->rules || rules_load_dir(s->rules, s->opt.rules_dir ? s->opt.rules_dir : X1367_RULES_DIR,
+					protocol_known, &s->reg, err))
+		return fail_line("%s", s->rules ? err : "out of memory"), -1;
+	if (s->opt.n_geoip && !(s->geo = geoip_new()))
+		return fail_line("%s", "out of memory"), -1;
+	for (size_t i = 0; i < s->opt.n_geoip; i++)
+		if (geoip_open(s->geo, s->opt.geoip[i], gerr))
+			return fail_line("%s", gerr), -1;
+	if (!s->opt.engine.sensor_name) {
+		if (gethostname(s->hostname, sizeof(s->hostname) - 1))
+			snprintf(s->hostname, sizeof(s->hostname), "x1367ids");
+		s->opt.engine.sensor_name = s->hostname;
+	}
+	s->opt.engine.reporter_ip = s->reporter;
+	return 0;
+}
+
+static int open_outputs(struct setup *s)
+{
+	s->out = output_new();
+	if (!s->out)
+		return fail_line("%s", "out of memory"), -1;
+	if (s->opt.write_file) {
+		if (output_add_file(s->out, s->opt.write_file)) {
+			fprintf(stderr, "x1367ids: %s: %s\n", s->opt.write_file, strerror(errno));
+			return -1;
+		}
+	} else if (output_add_stream(s->out, stdout)) {
+		return fail_line("%s", "out of memory"), -1;
+	}
+	return 0;
+}
+
+/* Replay one capture file through the engine. */
+static int replay(struct setup *s)
+{
+	char err[CAPTURE_ERR_LEN > ENGINE_ERR_LEN ? CAPTURE_ERR_LEN : ENGINE_ERR_LEN];
+	enum capture_error why;
+	int rc = 0;
+
+	struct capture *cap = capture_open_file(s->opt.read_file, s->opt.bpf, &why, err);
+	if (!cap)
+		return fail_line("%s", err), why == CAPTURE_USAGE ? EXIT_USAGE : EXIT_RUNTIME;
+	struct engine *e = engine_new(&s->opt.engine, &s->reg, s->rules, s->out, s->geo, err);
+	if (!e) {
+		capture_close(cap);
+		return fail_line("%s", err), EXIT_RUNTIME;
+	}
+	if (engine_set_linktype(e, capture_linktype(cap))) {
+		fprintf(stderr, "x1367ids: %s: link type %s (%d) is not supported\n", s->opt.read_file,
+			capture_linktype_name(cap), capture_linktype(cap));
+		rc = EXIT_RUNTIME;
+	} else if (capture_run(cap, e, &stop_requested, err)) {
+		fail_line("%s", err);
+		rc = EXIT_RUNTIME;
+	}
+	engine_finish(e);
+	if (output_flush(s->out) || output_stats(s->out)->write_errors) {
+		fail_line("%s", "writing records failed (see write errors in the statistics)");
+		rc = EXIT_RUNTIME;
+	}
+	if (!s->opt.quiet_stats)
+		engine_write_stats(e, stderr);
+	engine_free(e);
+	capture_close(cap);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static struct setup s;
+	int rc;
+
+	signal(SIGPIPE, SIG_IGN);   /* a closed stdout is a write error, not a kill */
+	signal(SIGINT, on_stop);
+	signal(SIGTERM, on_stop);
+	if (configure(&s, argc, argv)) {
+		rc = EXIT_USAGE;
+	} else if (s.opt.show_help) {
+		options_usage(stdout);
+		rc = 0;
+	} else if (s.opt.show_version) {
+		printf("x1367ids %s (dissector ABI %d.%d)\n", PACKAGE_VERSION, X1367_ABI_MAJOR, X1367_ABI_MINOR);
+		rc = 0;
+	} else if (s.opt.check_config) {
+		fprintf(stderr, "x1367ids: configuration ok (%zu mapping rows)\n", rules_count(s.rules));
+		rc = 0;
+	} else {
+		rc = open_outputs(&s) ? EXIT_RUNTIME : replay(&s);
+	}
+	output_free(s.out);
+	geoip_free(s.geo);
+	rules_free(s.rules);
+	options_free(&s.opt);
+	return rc;
+}

@@ -1,0 +1,38 @@
+/*
+ * Command line and configuration file.  The file holds the same settings
+ * as the long options, one "name = value" per line ("#" comments); flags
+ * on the command line override it.
+ */
+#ifndef X1367_OPTIONS_H
+#define X1367_OPTIONS_H
+
+#include "engine.h"
+#include "geoip.h"
+
+#define OPTIONS_ERR_LEN 512
+#define OPTIONS_MAX_TIMEOUTS 32
+
+struct options {
+	const char *read_file;        /* -r */
+	const char *write_file;       /* -w */
+	const char *bpf;              /* -f */
+	const char *rules_dir;        /* --rules */
+	const char *config_file;      /* -c */
+	const char *reporter_ip;      /* --reporter-ip, as given */
+	const char *geoip[GEOIP_MAX_DBS];
+	size_t n_geoip;
+	const char *timeouts[OPTIONS_MAX_TIMEOUTS];   /* "modbus=5000" */
+	size_t n_timeouts;
+	int quiet_stats;              /* --no-stats */
+	int show_help, show_version, check_config;
+	struct engine_config engine;
+	char *strings;                /* storage for values read from the file */
+	size_t strings_len, strings_cap;
+};
+
+/* 0: ok; -1: usage or configuration error, message in err (exit 2). */
+int options_parse(struct options *o, int argc, char **argv, char err[OPTIONS_ERR_LEN]);
+void options_free(struct options *o);
+void options_usage(FILE *fp);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * Silence of a periodic sender (X.1367 Appendix I.3).  Learns, per device
+ * and protocol, the period at which a device speaks (notifications, or the
+ * answers of a device polled on a regular period), and fires once when it
+ * has been silent for more than `factor` periods.  Time is capture time.
+ *
+ * Regularity is required: an interval counts towards learning only while
+ * it stays within half to one and a half times the current estimate, and
+ * messages closer together than the burst window count as one (a poll
+ * cycle that reads several registers is one beat).  Irregular talkers are
+ * never judged silent.
+ */
+#ifndef X1367_SILENCE_H
+#define X1367_SILENCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <x1367ids/dissector.h>
+
+#define SILENCE_UID_MAX 64
+#define SILENCE_BURST_USEC 500000ull
+
+struct silence_device {
+	struct silence_device *next;
+	const void *owner;                 /* registry entry */
+	char uid[SILENCE_UID_MAX];
+	struct x1367_addr addr;            /* last seen from */
+	uint16_t port;
+	uint8_t transport;
+	uint64_t last_usec;
+	uint64_t period_usec;              /* 0 until learned */
+	uint32_t regular;                  /* consecutive regular intervals */
+	uint8_t silent;                    /* fired, waiting for it to come back */
+};
+
+struct silence_stats {
+	uint64_t devices;                  /* tracked now */
+	uint64_t dropped_table_full;       /* devices not tracked */
+	uint64_t fired;                    /* silences reported */
+	uint64_t came_back;                /* a silent device spoke again */
+};
+
+struct silence;
+
+/* Fired once per silence; `at_usec` is when the silence passed the limit. */
+typedef void (*silence_fire_fn)(const struct silence_device *dev, uint64_t at_usec, void *arg);
+
+struct silence *silence_new(size_t max_devices, uint32_t factor, uint32_t min_intervals,
+			    silence_fire_fn fire, void *arg);
+void silence_free(struct silence *s);
+const struct silence_stats *silence_stats(const struct silence *s);
+
+/* The device spoke at ts_usec. */
+void silence_beat(struct silence *s, const void *owner, const char *uid,
+		  const struct x1367_addr *addr, uint16_t port, uint8_t transport, uint64_t ts_usec);
+/* Fire for every learned device silent past its limit at `now`. */
+void silence_check(struct silence *s, uint64_t now_usec);
+
+#endif

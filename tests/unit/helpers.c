@@ -1,0 +1,106 @@
+/* Runs frames through the real engine and collects its records. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "engine.h"
+#include "output.h"
+#include "registry.h"
+#include "rules.h"
+#include "helpers.h"
+
+/* Usable from Criterion tests and from fuzzers alike: no test framework
+ * here, a broken set-up just aborts with a message. */
+static void need(int ok, const char *what, const char *detail)
+{
+	if (!ok) {
+		fprintf(stderr, "test set-up failed: %s: %s\n", what, detail);
+		abort();
+	}
+}
+
+static void collect(const char *line, size_t len, void *arg)
+{
+	struct run *r = arg;
+	if (r->n_records < RUN_MAX_RECORDS)
+		r->records[r->n_records++] = strndup(line, len);
+}
+
+static int known(const char *name, void *arg)
+{
+	return registry_find(arg, name) != NULL;
+}
+
+static void rules_dir(char *buf, size_t len)
+{
+	const char *top = getenv("top_srcdir");
+	snprintf(buf, len, "%s/rules", top ? top : ".");
+}
+
+void run_start(struct run *r)
+{
+	char err[RULES_ERR_LEN > ENGINE_ERR_LEN ? RULES_ERR_LEN : ENGINE_ERR_LEN];
+	char rerr[REGISTRY_ERR_LEN];
+	char dir[4096];
+	struct engine_config cfg;
+
+	memset(r, 0, sizeof(*r));
+	r->reg = calloc(1, sizeof(*r->reg));
+	need(r->reg != NULL, "registry", "out of memory");
+	need(registry_add_builtins(r->reg, rerr) == 0, "registry", rerr);
+	r->rules = rules_new();
+	rules_dir(dir, sizeof(dir));
+	need(rules_load_dir(r->rules, dir, known, r->reg, err) == 0, "rules", err);
+	r->out = output_new();
+	need(output_add_callback(r->out, collect, r) == 0, "output", "out of memory");
+	engine_config_defaults(&cfg);
+	cfg.reporter_ip = "192.0.2.254";
+	cfg.sensor_name = "test";
+	r->engine = engine_new(&cfg, r->reg, r->rules, r->out, NULL, err);
+	need(r->engine != NULL, "engine", err);
+	need(engine_set_linktype(r->engine, 1) == 0, "engine", "Ethernet link type refused");
+}
+
+void run_frame(struct run *r, const struct frame *f)
+{
+	engine_packet(r->engine, f->data, f->len, (uint32_t)f->len, f->ts_usec);
+}
+
+void run_finish(struct run *r)
+{
+	engine_finish(r->engine);
+}
+
+void run_free(struct run *r)
+{
+	engine_free(r->engine);
+	output_free(r->out);
+	rules_free(r->rules);
+	free(r->reg);
+	for (size_t i = 0; i < r->n_records; i++)
+		free(r->records[i]);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *record_get(const char *record_json, const char *path)
+{
+	static char value[4096];
+	char key[256];
+	json_object *root = json_tokener_parse(record_json), *o = root;
+	const char *p = path;
+
+	value[0] = '\0';
+	while (o && *p) {
+		const char *dot = strchr(p, '.');
+		size_t n = dot ? (size_t)(dot - p) : strlen(p);
+		snprintf(key, sizeof(key), "%.*s", (int)n, p);
+		if (!json_object_object_get_ex(o, key, &o))
+			o = NULL;
+		p += n + (dot ? 1 : 0);
+	}
+	if (o)
+		snprintf(value, sizeof(value), "%s", json_object_is_type(o, json_type_string) ?
+			 json_object_get_string(o) : json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(root);
+	return o ? value : NULL;
+}
