@@ -8,13 +8,18 @@
  *
  * `-` in the X.1367 column means "not an error: no record".  `*` in the
  * vendor column is the row for any code without its own row.  Vendor codes
- * are hex (case-insensitive, stored uppercase).  A bad row stops loading
- * with "file:line: reason".
+ * are hex (case-insensitive, stored uppercase) and match exactly: "0002"
+ * and "02" are different codes (a vendor code is a byte string).  Columns
+ * are separated by spaces or tabs; the meaning is the rest of the line,
+ * trimmed; '#' at the start of a line or after a blank starts a comment.
+ * A bad row stops loading with "file:line: reason"; nothing of that load
+ * is kept then (a failed rules_load_* leaves `r` as it was).
  */
 #ifndef X1367_RULES_H
 #define X1367_RULES_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #define RULES_MAX_ROWS 4096
 #define RULES_ERR_LEN 512
@@ -31,7 +36,8 @@ struct rule {
 struct rules;
 
 /* Is `name` a protocol the rules may name?  Provided by the caller so the
- * loader stays independent of the registry. */
+ * loader stays independent of the registry.  A NULL callback accepts any
+ * name. */
 typedef int (*rules_protocol_known_fn)(const char *name, void *arg);
 
 struct rules *rules_new(void);
@@ -40,7 +46,12 @@ void rules_free(struct rules *r);
 /* Load one file.  0 on success; -1 with `err` set to "file:line: reason". */
 int rules_load_file(struct rules *r, const char *path, rules_protocol_known_fn known,
 		    void *arg, char err[RULES_ERR_LEN]);
-/* Load every *.map file of a directory, in name order. */
+/* The same from an open stream; `name` is used in messages and in
+ * rule.file.  For tests and the fuzzer (fmemopen). */
+int rules_load_stream(struct rules *r, FILE *f, const char *name, rules_protocol_known_fn known,
+		      void *arg, char err[RULES_ERR_LEN]);
+/* Load every NAME.map file of a directory (not dot files), in strcmp
+ * order.  A directory without any is an error. */
 int rules_load_dir(struct rules *r, const char *dir, rules_protocol_known_fn known,
 		   void *arg, char err[RULES_ERR_LEN]);
 

@@ -1,0 +1,556 @@
+/*
+ * Mapping tables (rules/NAME.map): vendor error code -> X.1367 code.
+ *
+ * Rows live in one array; an open-addressing hash over (protocol, vendor
+ * code) serves both the duplicate check while loading and rules_lookup,
+ * which runs once per error record.  The table is at most RULES_MAX_ROWS
+ * rows and the hash has twice as many slots, so probes stay short.
+ *
+ * A load is all or nothing: on the first bad line the rows of that call
+ * are dropped again and `err` says "file:line: reason".  Operators edit
+ * these files by hand, so the reason names the column and the value.
+ */
+#include "rules.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "x1367_codes.h"
+
+#define LINE_MAX_BYTES 1024
+#define VENDOR_MAX_DIGITS (sizeof(((struct rule *)0)->vendor_code) - 1)
+#define X1367_MAX_DIGITS (sizeof(((struct rule *)0)->x1367_code) - 1)
+#define PROTOCOL_MAX (sizeof(((struct rule *)0)->protocol) - 1)
+#define MEANING_MAX (sizeof(((struct rule *)0)->meaning) - 1)
+#define HASH_SLOTS (2 * RULES_MAX_ROWS)   /* power of two */
+#define REASON_LEN 256
+
+struct rules {
+	struct rule *rows;
+	size_t n, cap;
+	uint16_t slot[HASH_SLOTS];   /* row index + 1; 0 = empty */
+};
+
+_Static_assert((HASH_SLOTS & (HASH_SLOTS - 1)) == 0, "HASH_SLOTS is a power of two");
+_Static_assert(RULES_MAX_ROWS < UINT16_MAX, "row index fits a slot");
+
+/* ---- hash index ------------------------------------------------------ */
+
+static uint32_t key_hash(const char *protocol, const char *vendor)
+{
+	uint32_t h = 2166136261u;   /* FNV-1a */
+
+	for (; *protocol; protocol++)
+		h = (h ^ (uint8_t)*protocol) * 16777619u;
+	h = (h ^ 0xFFu) * 16777619u;   /* separator no name contains */
+	for (; *vendor; vendor++)
+		h = (h ^ (uint8_t)*vendor) * 16777619u;
+	return h;
+}
+
+/* The slot holding (protocol, vendor), or the empty slot where it goes. */
+static size_t slot_of(const struct rules *r, const char *protocol, const char *vendor)
+{
+	size_t i = key_hash(protocol, vendor) & (HASH_SLOTS - 1);
+
+	while (r->slot[i]) {
+		const struct rule *row = &r->rows[r->slot[i] - 1];
+
+		if (strcmp(row->protocol, protocol) == 0 && strcmp(row->vendor_code, vendor) == 0)
+			break;
+		i = (i + 1) & (HASH_SLOTS - 1);
+	}
+	return i;
+}
+
+static const struct rule *find(const struct rules *r, const char *protocol, const char *vendor)
+{
+	size_t i = slot_of(r, protocol, vendor);
+
+	return r->slot[i] ? &r->rows[r->slot[i] - 1] : NULL;
+}
+
+/* Drop every row from `keep` on (a failed load). */
+static void truncate_rows(struct rules *r, size_t keep)
+{
+	size_t i;
+
+	r->n = keep;
+	memset(r->slot, 0, sizeof(r->slot));
+	for (i = 0; i < r->n; i++)
+		r->slot[slot_of(r, r->rows[i].protocol, r->rows[i].vendor_code)] = (uint16_t)(i + 1);
+}
+
+/* ---- public: table --------------------------------------------------- */
+
+struct rules *rules_new(void)
+{
+	return calloc(1, sizeof(struct rules));
+}
+
+void rules_free(struct rules *r)
+{
+	if (!r)
+		return;
+	free(r->rows);
+	free(r);
+}
+
+size_t rules_count(const struct rules *r)
+{
+	return r ? r->n : 0;
+}
+
+static int upper_hex_copy(const char *in, char *out, size_t cap)
+{
+	size_t i;
+
+	for (i = 0; in[i]; i++) {
+		if (i + 1 >= cap)
+			return -1;
+		out[i] = (in[i] >= 'a' && in[i] <= 'f') ? (char)(in[i] - 'a' + 'A') : in[i];
+	}
+	out[i] = '\0';
+	return 0;
+}
+
+const struct rule *rules_lookup(const struct rules *r, const char *protocol,
+				const char *vendor_code)
+{
+	char code[VENDOR_MAX_DIGITS + 1];
+	const struct rule *row = NULL;
+
+	if (!r || !protocol || r->n == 0)
+		return NULL;
+	/* A code longer than any row can only fall back to "*". */
+	if (vendor_code && upper_hex_copy(vendor_code, code, sizeof(code)) == 0)
+		row = find(r, protocol, code);
+	return row ? row : find(r, protocol, "*");
+}
+
+/* ---- reading lines --------------------------------------------------- */
+
+enum line_result { LINE_EOF = 0, LINE_OK = 1, LINE_TOO_LONG = -1, LINE_READ_ERROR = -2 };
+
+/* One line without its "\n" (or "\r\n") into buf[LINE_MAX_BYTES + 1].
+ * NUL bytes are kept (len counts them) so the caller can refuse them. */
+static enum line_result read_line(FILE *f, char *buf, size_t *len)
+{
+	size_t n = 0;
+	int c;
+
+	while ((c = getc(f)) != EOF && c != '\n') {
+		if (n == LINE_MAX_BYTES)
+			return LINE_TOO_LONG;
+		buf[n++] = (char)c;
+	}
+	if (c == EOF && ferror(f))
+		return LINE_READ_ERROR;
+	if (c == EOF && n == 0)
+		return LINE_EOF;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	*len = n;
+	return LINE_OK;
+}
+
+/* ---- checking text --------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (NUL-terminated), 0 if invalid:
+ * no overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_seq_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	size_t len, i;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		len = 2, cp = c & 0x1F;
+	else if (c >= 0xE0 && c <= 0xEF)
+		len = 3, cp = c & 0x0F;
+	else if (c >= 0xF0 && c <= 0xF4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3F);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+static int valid_utf8(const char *s)
+{
+	size_t k;
+
+	while (*s) {
+		k = utf8_seq_len((const unsigned char *)s);
+		if (k == 0)
+			return 0;
+		s += k;
+	}
+	return 1;
+}
+
+/* A control character anywhere on the line (tab is a separator). */
+static int find_control(const char *line, size_t len, unsigned *bad)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7F) {
+			*bad = c;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Cut the comment: '#' at the start or after a blank. */
+static void strip_comment(char *line)
+{
+	char *p;
+
+	for (p = line; *p; p++) {
+		if (*p == '#' && (p == line || is_blank(p[-1]))) {
+			*p = '\0';
+			return;
+		}
+	}
+}
+
+static char *skip_blanks(char *p)
+{
+	while (is_blank(*p))
+		p++;
+	return p;
+}
+
+/* Next blank-separated token, NUL-terminated in place; NULL if none. */
+static char *next_token(char **cursor)
+{
+	char *start = skip_blanks(*cursor), *end = start;
+
+	if (!*start)
+		return NULL;
+	while (*end && !is_blank(*end))
+		end++;
+	if (*end)
+		*end++ = '\0';
+	*cursor = end;
+	return start;
+}
+
+static void trim_right(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && is_blank(s[n - 1]))
+		s[--n] = '\0';
+}
+
+/* ---- one row --------------------------------------------------------- */
+
+struct row_ctx {
+	const char *name;
+	int line;
+	rules_protocol_known_fn known;
+	void *arg;
+	char reason[REASON_LEN];
+};
+
+static int fail(struct row_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(struct row_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int parse_protocol(struct row_ctx *c, const char *tok, struct rule *out)
+{
+	if (strlen(tok) > PROTOCOL_MAX)
+		return fail(c, "protocol name too long (%zu bytes, at most %zu)", strlen(tok),
+			    PROTOCOL_MAX);
+	if (!valid_utf8(tok))
+		return fail(c, "protocol name is not valid UTF-8");
+	if (c->known && !c->known(tok, c->arg))
+		return fail(c, "unknown protocol \"%s\"", tok);
+	memcpy(out->protocol, tok, strlen(tok) + 1);
+	return 0;
+}
+
+static int parse_vendor(struct row_ctx *c, const char *tok, struct rule *out)
+{
+	size_t i, n = strlen(tok);
+
+	if (strcmp(tok, "*") == 0) {
+		memcpy(out->vendor_code, "*", 2);
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		if (!((tok[i] >= '0' && tok[i] <= '9') || (tok[i] >= 'a' && tok[i] <= 'f') ||
+		      (tok[i] >= 'A' && tok[i] <= 'F')))
+			return fail(c, "vendor code \"%.40s\" is not hex (or \"*\")", tok);
+	if (n > VENDOR_MAX_DIGITS)
+		return fail(c, "vendor code too long (%zu hex digits, at most %zu)", n,
+			    VENDOR_MAX_DIGITS);
+	if (n % 2)
+		return fail(c, "vendor code \"%s\" has an odd number of hex digits (write whole bytes)",
+			    tok);
+	return upper_hex_copy(tok, out->vendor_code, sizeof(out->vendor_code));
+}
+
+static int parse_x1367(struct row_ctx *c, const char *tok, struct rule *out)
+{
+	if (strcmp(tok, "-") == 0) {
+		out->x1367_code[0] = '\0';
+		return 0;
+	}
+	/* Accept lowercase like the vendor column; records carry uppercase. */
+	if (upper_hex_copy(tok, out->x1367_code, sizeof(out->x1367_code)) != 0)
+		return fail(c, "X.1367 code too long (%zu digits, at most %zu)", strlen(tok),
+			    X1367_MAX_DIGITS);
+	if (!x1367_code_valid(out->x1367_code))
+		return fail(c, "unknown X.1367 code \"%s\"", tok);
+	return 0;
+}
+
+static int parse_meaning(struct row_ctx *c, const char *text, struct rule *out)
+{
+	size_t n = strlen(text);
+
+	if (n == 0)
+		return fail(c, "missing vendor meaning (columns: protocol vendor-code x1367-code meaning)");
+	if (n > MEANING_MAX)
+		return fail(c, "vendor meaning too long (%zu bytes, at most %zu)", n, MEANING_MAX);
+	if (strchr(text, '\t'))
+		return fail(c, "tab in vendor meaning");
+	if (!valid_utf8(text))
+		return fail(c, "vendor meaning is not valid UTF-8");
+	memcpy(out->meaning, text, n + 1);
+	return 0;
+}
+
+/* 1: a row in *out; 0: blank or comment; -1: c->reason says why not. */
+static int parse_row(struct row_ctx *c, char *line, size_t len, struct rule *out)
+{
+	char *cursor = line, *proto, *vendor, *code, *meaning;
+	unsigned bad;
+
+	if (find_control(line, len, &bad))
+		return fail(c, "control character 0x%02X in line", bad);
+	strip_comment(line);
+	proto = next_token(&cursor);
+	if (!proto)
+		return 0;
+	vendor = next_token(&cursor);
+	code = vendor ? next_token(&cursor) : NULL;
+	if (!code)
+		return fail(c, "missing columns (expected: protocol vendor-code x1367-code meaning)");
+	meaning = skip_blanks(cursor);
+	trim_right(meaning);
+	memset(out, 0, sizeof(*out));
+	if (parse_protocol(c, proto, out) || parse_vendor(c, vendor, out) ||
+	    parse_x1367(c, code, out) || parse_meaning(c, meaning, out))
+		return -1;
+	snprintf(out->file, sizeof(out->file), "%s", c->name);
+	out->line = c->line;
+	return 1;
+}
+
+static int grow(struct rules *r)
+{
+	size_t cap = r->cap ? r->cap * 2 : 64;
+	struct rule *rows;
+
+	if (cap > RULES_MAX_ROWS)
+		cap = RULES_MAX_ROWS;
+	rows = realloc(r->rows, cap * sizeof(*rows));
+	if (!rows)
+		return -1;
+	r->rows = rows;
+	r->cap = cap;
+	return 0;
+}
+
+static int add_row(struct rules *r, struct row_ctx *c, const struct rule *row)
+{
+	size_t s = slot_of(r, row->protocol, row->vendor_code);
+
+	if (r->slot[s]) {
+		const struct rule *first = &r->rows[r->slot[s] - 1];
+
+		return fail(c, "duplicate row for %s %s (first at %s:%d)", row->protocol,
+			    row->vendor_code, first->file, first->line);
+	}
+	if (r->n >= RULES_MAX_ROWS)
+		return fail(c, "too many rows (at most %d in all tables)", RULES_MAX_ROWS);
+	if (r->n == r->cap && grow(r) != 0)
+		return fail(c, "out of memory");
+	r->rows[r->n] = *row;
+	r->slot[s] = (uint16_t)(r->n + 1);
+	r->n++;
+	return 0;
+}
+
+/* ---- public: loading ------------------------------------------------- */
+
+/* Long paths are cut to fit: the start of a message is the useful part. */
+static void set_err(char err[RULES_ERR_LEN], const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void set_err(char err[RULES_ERR_LEN], const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, RULES_ERR_LEN, fmt, ap);
+	va_end(ap);
+}
+
+static int line_error(struct row_ctx *c, enum line_result res)
+{
+	if (res == LINE_TOO_LONG)
+		return fail(c, "line too long (more than %d bytes)", LINE_MAX_BYTES);
+	return fail(c, "read error: %s", strerror(errno));
+}
+
+static void skip_bom(char *line, size_t *len)
+{
+	if (*len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+		memmove(line, line + 3, *len - 2);
+		*len -= 3;
+	}
+}
+
+static int load_lines(struct rules *r, FILE *f, struct row_ctx *c)
+{
+	char line[LINE_MAX_BYTES + 1];
+	struct rule row;
+	enum line_result res;
+	size_t len;
+	int rc;
+
+	for (c->line = 1;; c->line++) {
+		errno = 0;
+		res = read_line(f, line, &len);
+		if (res == LINE_EOF)
+			return 0;
+		if (res != LINE_OK)
+			return line_error(c, res);
+		if (c->line == 1)
+			skip_bom(line, &len);
+		rc = parse_row(c, line, len, &row);
+		if (rc < 0 || (rc == 1 && add_row(r, c, &row) != 0))
+			return -1;
+	}
+}
+
+int rules_load_stream(struct rules *r, FILE *f, const char *name, rules_protocol_known_fn known,
+		      void *arg, char err[RULES_ERR_LEN])
+{
+	struct row_ctx c = { .name = name, .known = known, .arg = arg };
+	size_t keep = r->n;
+
+	if (load_lines(r, f, &c) != 0) {
+		set_err(err, "%s:%d: %s", name, c.line, c.reason);
+		truncate_rows(r, keep);
+		return -1;
+	}
+	return 0;
+}
+
+int rules_load_file(struct rules *r, const char *path, rules_protocol_known_fn known,
+		    void *arg, char err[RULES_ERR_LEN])
+{
+	FILE *f = fopen(path, "r");
+	int rc;
+
+	if (!f) {
+		set_err(err, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = rules_load_stream(r, f, path, known, arg, err);
+	fclose(f);
+	return rc;
+}
+
+static int is_map_name(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	/* Dot files are editor leftovers (".#modbus.map"), never tables. */
+	return d->d_name[0] != '.' && n > 4 && strcmp(d->d_name + n - 4, ".map") == 0;
+}
+
+/* strcmp, not strcoll: the same order whatever the locale. */
+static int name_order(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int load_entries(struct rules *r, const char *dir, struct dirent **ents, int n,
+			rules_protocol_known_fn known, void *arg, char err[RULES_ERR_LEN])
+{
+	char path[4096];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name) >= (int)sizeof(path)) {
+			set_err(err, "%s/%s: path too long", dir, ents[i]->d_name);
+			return -1;
+		}
+		if (rules_load_file(r, path, known, arg, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int rules_load_dir(struct rules *r, const char *dir, rules_protocol_known_fn known,
+		   void *arg, char err[RULES_ERR_LEN])
+{
+	struct dirent **ents = NULL;
+	size_t keep = r->n;
+	int n, i, rc;
+
+	n = scandir(dir, &ents, is_map_name, name_order);
+	if (n < 0) {
+		set_err(err, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (n == 0) {
+		set_err(err, "%s: no rules files (*.map) in this directory", dir);
+		rc = -1;
+	} else {
+		rc = load_entries(r, dir, ents, n, known, arg, err);
+	}
+	for (i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	if (rc != 0)
+		truncate_rows(r, keep);
+	return rc;
+}
