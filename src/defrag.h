@@ -1,8 +1,8 @@
 /*
  * IPv4 and IPv6 fragment reassembly, bounded: a fixed number of datagrams
  * in progress, a cap on buffered bytes, a timeout in capture time.
- * Overlapping fragments: the first data received wins (RFC 5722 says drop
- * the datagram for IPv6; we drop it too and count it).
+ * Overlapping fragments drop the whole datagram (RFC 5722 for IPv6;
+ * the same for IPv4, so no reassembly policy can be played against us).
  */
 #ifndef X1367_DEFRAG_H
 #define X1367_DEFRAG_H

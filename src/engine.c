@@ -274,9 +274,18 @@ static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 	if (!rep || rep->struct_size < sizeof(*rep))
 		return;
 	const char *code = rule_code(e, c->re, rep->vendor_code, &rule);
+	const char *detail = NULL;
 	if (!code[0]) {
-		pstats(e, c->re)->not_errors++;
-		return;
+		/* "Not an error" describes an answer to a request (Modbus 05
+		 * Acknowledge: a long operation was accepted).  With no request
+		 * seen there is nothing it can be the benign answer to: report
+		 * it, as "Other Reasons", rather than hide an exception. */
+		if (rep->txn) {
+			pstats(e, c->re)->not_errors++;
+			return;
+		}
+		code = "FF";
+		detail = "not an error when it answers a request, but no request was seen";
 	}
 	where_of_packet(c, 1, &w);
 	if (!rep->txn)
@@ -300,6 +309,7 @@ static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 	desc_add(&b, "Vendor Meaning", rule ? rule->meaning : "no mapping row for this code");
 	if (!rep->txn)
 		desc_add(&b, "Request", "not seen in the capture");
+	desc_add(&b, "Detail", detail);
 	emit(e, c->re, &in, &b);
 }
 

@@ -148,14 +148,18 @@ static int txn_matches(const struct x1367_txn *x, const void *owner, const struc
 	return !addr_cmp(&x->where.responder, &w->responder);
 }
 
+/* Several requests may share a key (an application that repeats a request
+ * with the same transaction id): a response answers the oldest. */
 static struct x1367_txn *lookup(struct txn_table *t, const void *owner, const struct txn_where *w,
 				const struct x1367_txn_key *k, int multicast)
 {
 	uint32_t h = txn_hash(t, owner, w, k, multicast);
+	struct x1367_txn *oldest = NULL;
 	for (struct x1367_txn *x = t->buckets[h & t->mask]; x; x = x->hnext)
-		if (x->hash == h && txn_matches(x, owner, w, k, multicast))
-			return x;
-	return NULL;
+		if (x->hash == h && txn_matches(x, owner, w, k, multicast) &&
+		    (!oldest || x->ts_usec < oldest->ts_usec))
+			oldest = x;
+	return oldest;
 }
 
 /* ---- pool ---------------------------------------------------------------- */
@@ -338,10 +342,10 @@ struct x1367_txn *txn_open(struct txn_table *t, const void *owner, const struct 
 
 	if (req->key.len > X1367_TXN_KEY_MAX || !req->key.len)
 		return NULL;
-	if (lookup(t, owner, w, &req->key, multicast)) {
+	/* Not a TCP retransmission (reassembly drops those) but a request sent
+	 * again: each one is a request on the wire, each may go unanswered. */
+	if (lookup(t, owner, w, &req->key, multicast))
 		t->stats.duplicates++;
-		return NULL;
-	}
 	if (!can_open(t, fl) || !(ol = owner_list(t, owner)))
 		return NULL;
 	struct x1367_txn *x = entry_alloc(t);

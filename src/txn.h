@@ -21,7 +21,7 @@ struct txn_stats {
 	uint64_t answered;
 	uint64_t timed_out;           /* reported as No Response */
 	uint64_t expired_silently;    /* multicast or no-timeout requests */
-	uint64_t duplicates;          /* same key already open: first kept */
+	uint64_t duplicates;          /* opened while the same key was open */
 	uint64_t dropped_table_full;
 	uint64_t dropped_flow_full;
 	uint64_t desc_truncated;      /* Description fields that did not fit */
@@ -81,8 +81,9 @@ void txn_table_free(struct txn_table *t);
 const struct txn_stats *txn_table_stats(const struct txn_table *t);
 
 /* Open, on the list of the flow that carried the request (bounded by
- * max_per_flow).  Returns the entry, or NULL (full, or a duplicate:
- * counted). */
+ * max_per_flow).  Returns the entry, or NULL when a bound refuses it
+ * (counted).  A key already open is opened again (counted as duplicate);
+ * responses answer the oldest first. */
 struct x1367_txn *txn_open(struct txn_table *t, const void *owner, const struct txn_where *w,
 			   const struct x1367_txn_request *req, uint64_t ts_usec,
 			   uint32_t timeout_ms, struct txn_list *flow_list);

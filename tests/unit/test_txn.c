@@ -157,10 +157,8 @@ Test(txn, duplicates_and_bounds_are_counted)
 	struct x1367_txn_request r = request(X1367_TXN_FLOW, 1, "q", 1);
 
 	cr_assert_not_null(txn_open(t, &owner_a, &w, &r, 0, 5000, &fl));
-	cr_assert_null(txn_open(t, &owner_a, &w, &r, 0, 5000, &fl));
+	cr_assert_not_null(txn_open(t, &owner_a, &w, &r, 1, 5000, &fl), "a repeated request is a request");
 	cr_assert_eq(txn_table_stats(t)->duplicates, 1);
-	r = request(X1367_TXN_FLOW, 2, "q", 1);
-	cr_assert_not_null(txn_open(t, &owner_a, &w, &r, 0, 5000, &fl));
 	r = request(X1367_TXN_FLOW, 3, "q", 1);
 	cr_assert_null(txn_open(t, &owner_a, &w, &r, 0, 5000, &fl), "per-flow bound");
 	cr_assert_eq(txn_table_stats(t)->dropped_flow_full, 1);
@@ -177,6 +175,28 @@ Test(txn, duplicates_and_bounds_are_counted)
 	cr_assert_eq(txn_table_stats(t)->dropped_table_full, 40 - 14);
 	cr_assert_eq(txn_table_stats(t)->peak_pending, 16);
 	(void)fl2;
+	txn_table_free(t);
+}
+
+Test(txn, repeated_key_answers_oldest_first)
+{
+	struct expired ex = {0};
+	struct txn_table *t = txn_table_new(100, 10, 64, on_expire, &ex);
+	struct txn_list fl = {0};
+	struct txn_where w = where("10.0.0.1", "10.0.0.2", 1);
+	struct x1367_txn_request r1 = request(X1367_TXN_FLOW, 1, "first", 5);
+	struct x1367_txn_request r2 = request(X1367_TXN_FLOW, 1, "second", 6);
+	cr_assert_not_null(txn_open(t, &owner_a, &w, &r1, 1000, 5000, &fl));
+	cr_assert_not_null(txn_open(t, &owner_a, &w, &r2, 2000, 5000, &fl));
+	struct x1367_txn *x = txn_find(t, &owner_a, &w, &r1.key);
+	cr_assert_not_null(x);
+	cr_assert_eq(x->len, 5, "the oldest request is answered first");
+	txn_answered(t, x);
+	x = txn_find(t, &owner_a, &w, &r1.key);
+	cr_assert_not_null(x);
+	cr_assert_eq(x->len, 6);
+	txn_expire(t, 10000000);
+	cr_assert_eq(ex.n, 1, "the unanswered repeat is reported");
 	txn_table_free(t);
 }
 

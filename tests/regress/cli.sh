@@ -1,0 +1,111 @@
+#!/bin/sh
+# The command line as a user meets it: exit codes, one-line errors,
+# standard input, -w, the configuration file, the statistics line.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+public=${X1367_PUBLIC_PCAPS:-$top_srcdir/../shared/pcaps/public}
+sensor=$top_builddir/x1367ids
+validate=$top_builddir/tests/tools/x1367-validate
+rules=$top_srcdir/rules
+part1=$public/modbus_test_data_part1.pcap
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); echo "PASS $1"; }
+ko() { fail=$((fail + 1)); echo "FAIL $1"; [ -f "$work/err" ] && sed 's/^/  /' "$work/err"; }
+
+# expect_exit CODE NAME ARGS... : exit status and, for failures, exactly one
+# stderr line starting "x1367ids: ".
+expect_exit() {
+	code=$1 name=$2
+	shift 2
+	"$sensor" "$@" >"$work/out" 2>"$work/err" </dev/null
+	got=$?
+	if [ "$got" -ne "$code" ]; then ko "$name (exit $got, wanted $code)"; return; fi
+	if [ "$code" -eq 2 ]; then
+		lines=$(wc -l <"$work/err")
+		if [ "$lines" -ne 1 ] || ! grep -q '^x1367ids: ' "$work/err"; then
+			ko "$name (wanted one 'x1367ids: ' line on stderr)"; return
+		fi
+		if [ -s "$work/out" ]; then ko "$name (output on stdout)"; return; fi
+	fi
+	ok "$name"
+}
+
+expect_exit 0 "--version" --version
+grep -q '^x1367ids [0-9]' "$work/out" || ko "--version prints the version"
+expect_exit 0 "--help" --help
+grep -q -- '--reporter-ip' "$work/out" || ko "--help lists the options"
+expect_exit 2 "unknown flag" --no-such-flag
+expect_exit 2 "nothing to read" --rules "$rules"
+expect_exit 2 "stray argument" -r "$part1" extra
+expect_exit 2 "bad --reporter-ip" -r "$part1" --rules "$rules" --reporter-ip 300.1.1.1
+expect_exit 2 "bad number" -r "$part1" --rules "$rules" --max-flows lots
+expect_exit 2 "bad BPF" -r "$part1" --rules "$rules" -f 'port nonsense and'
+expect_exit 2 "rules dir missing" -r "$part1" --rules "$work/none"
+expect_exit 2 "unknown request-timeout protocol" -r "$part1" --rules "$rules" --request-timeout nosuch=10
+expect_exit 1 "capture missing" -r "$work/none.pcap" --rules "$rules"
+
+mkdir -p "$work/badrules"
+printf 'modbus 01 30 Illegal Function\nmodbus 02 3G Illegal Data Address\n' >"$work/badrules/modbus.map"
+expect_exit 2 "bad rules row" -r "$part1" --rules "$work/badrules"
+grep -q 'modbus.map:2: unknown X.1367 code "3G"' "$work/err" && ok "bad rules row names file:line" ||
+	ko "bad rules row names file:line"
+
+printf 'reporter-ip = 192.0.2.7\nsensor-name = from-config # comment\n' >"$work/conf"
+"$sensor" -c "$work/conf" -r "$part1" --rules "$rules" >"$work/out" 2>"$work/err"
+if [ $? -eq 0 ] && grep -q '"IP Address":"192.0.2.7"' "$work/out" && grep -q '"Sensor":"from-config"' "$work/out"; then
+	ok "config file"
+else ko "config file"; fi
+"$sensor" -c "$work/conf" -r "$part1" --rules "$rules" --reporter-ip 2001:db8::1 >"$work/out" 2>"$work/err"
+grep -q '"IP Address":"2001:DB8:0:0:0:0:0:1"' "$work/out" && ok "flags override the config file; IPv6 uncompressed" ||
+	ko "flags override the config file; IPv6 uncompressed"
+printf 'no-such-setting = 1\n' >"$work/conf2"
+expect_exit 2 "bad config setting" -c "$work/conf2" -r "$part1"
+grep -q 'conf2:1: unknown setting' "$work/err" && ok "bad config names file:line" || ko "bad config names file:line"
+
+expect_exit 0 "--check-config" --check-config --rules "$rules"
+
+# Standard input, pcap.
+"$sensor" -r - --rules "$rules" --reporter-ip 192.0.2.254 <"$part1" >"$work/stdin.out" 2>"$work/err"
+n=$(wc -l <"$work/stdin.out")
+[ "$n" -eq 14 ] && "$validate" "$work/stdin.out" 2>/dev/null && ok "-r - reads standard input (14 records)" ||
+	ko "-r - reads standard input (got $n records)"
+
+# The statistics line: one JSON object, last line of stderr.
+stats=$(tail -n 1 "$work/err")
+for key in packets bytes flows records_by_code not_decoded responses_without_request requests_pending peak_memory_kb parse_errors; do
+	case $stats in *"\"$key\":"*) ;; *) ko "statistics has $key"; continue ;; esac
+done
+case $stats in *'"packets":118,'*) ok "statistics count the packets" ;; *) ko "statistics count the packets: $stats" ;; esac
+
+# -w appends.
+"$sensor" -r "$part1" --rules "$rules" -w "$work/rec.jsonl" 2>/dev/null
+"$sensor" -r "$part1" --rules "$rules" -w "$work/rec.jsonl" 2>/dev/null
+n=$(wc -l <"$work/rec.jsonl")
+[ "$n" -eq 28 ] && ok "-w appends" || ko "-w appends (got $n lines)"
+
+# A filter that keeps nothing gives nothing.
+"$sensor" -r "$part1" --rules "$rules" -f 'udp' >"$work/out" 2>/dev/null
+[ ! -s "$work/out" ] && ok "-f filters" || ko "-f filters"
+
+# A capture cut in the middle: records so far, then exit 1 with a reason.
+head -c 3000 "$part1" >"$work/cut.pcap"
+expect_exit 1 "truncated capture" -r "$work/cut.pcap" --rules "$rules"
+grep -q 'truncated' "$work/err" && ok "truncated capture says so" || ko "truncated capture says so"
+
+# Not a capture at all.
+printf 'not a pcap at all, just text\n' >"$work/text.pcap"
+expect_exit 1 "garbage capture" -r "$work/text.pcap" --rules "$rules"
+
+# A full disk is a runtime failure, not silent success.
+if [ -w /dev/full ]; then
+	"$sensor" -r "$part1" --rules "$rules" >/dev/full 2>"$work/err"
+	[ $? -eq 1 ] && ok "write error exits 1" || ko "write error exits 1"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
