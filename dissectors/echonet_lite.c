@@ -395,9 +395,22 @@ static void refused_props(const struct el_frame *f, struct text *t)
 	}
 }
 
-static void desc_frame(struct el_desc *d, const struct el_frame *f)
+/* A request's fields are stored with its transaction and the engine puts
+ * them in the record of its answer or its timeout; an answer's fields sit
+ * beside them, so the two sets of names must differ. */
+static void desc_request(struct el_desc *d, const struct el_frame *f, const char *props)
 {
 	desc_add(d, "TID", "%u", f->tid);
+	desc_esv(d, "Request ESV", f->esv);
+	desc_eoj(d, "Request SEOJ", f->seoj);
+	desc_eoj(d, "Request DEOJ", f->deoj);
+	desc_add(d, "Requested Properties", "%s", props);
+}
+
+static void desc_answer(struct el_desc *d, const struct el_frame *f, int with_tid)
+{
+	if (with_tid)
+		desc_add(d, "TID", "%u", f->tid);
 	desc_esv(d, "ESV", f->esv);
 	desc_eoj(d, "SEOJ", f->seoj);
 	desc_eoj(d, "DEOJ", f->deoj);
@@ -428,13 +441,12 @@ static void on_request(x1367_ctx *ctx, const struct x1367_packet *pkt, const str
 	struct text props = {.cap = REQ_PROPS_TEXT_MAX};
 	char uid[64];
 
-	desc_frame(&d, f);
 	list_props(f, 0, PICK_ALL, f->deoj, 0, &props);
 	if (f->n_lists == 2 && f->opc[1]) {
 		/* SetGet: the reads follow the writes. */
 		list_props(f, 1, PICK_ALL, f->deoj, 0, &props);
 	}
-	desc_add(&d, "Properties", "%s", props.buf);
+	desc_request(&d, f, props.buf);
 	/* For a multicast request the group is who should answer. */
 	eoj_uid(pkt->dst, f->deoj, uid, sizeof(uid));
 	struct x1367_txn_request req = {
@@ -486,7 +498,7 @@ static void report_sna(x1367_ctx *ctx, const struct x1367_packet *pkt, const str
 	struct text refused = {.len = 0};
 	char vendor[4], uid[64];
 
-	desc_frame(&d, f);
+	desc_answer(&d, f, txn == NULL);
 	refused_props(f, &refused);
 	if (refused.len)
 		desc_add(&d, "Refused Properties", "%s", refused.buf);

@@ -250,7 +250,7 @@ static void desc_request_fields(struct mb_desc *d, uint8_t fc, const uint8_t *pd
 }
 
 /* Everything a request says about itself: stored with the transaction,
- * and rebuilt from the stored bytes for an exception's record. */
+ * the engine puts it in the record of its exception or of its timeout. */
 static void desc_request(struct mb_desc *d, const uint8_t *adu, size_t len)
 {
 	struct x1367_reader rd;
@@ -405,13 +405,11 @@ static void report_exception(x1367_ctx *ctx, const struct x1367_packet *pkt, con
 		return;
 	}
 
+	/* With a request, the engine adds the fields stored with it (tid,
+	 * unit, function, address...); without one, the response says what
+	 * it can. */
 	struct mb_desc d = {.n = 0};
-	if (txn) {
-		size_t got = 0, wire = 0;
-		const uint8_t *req = api->txn_request(txn, &got, &wire);
-		desc_request(&d, req, got);
-	} else {
-		/* No request to describe: say what the response itself tells. */
+	if (!txn) {
 		desc_add(&d, "Transaction ID", "%u", h->tid);
 		desc_add(&d, "Unit ID", "%u", h->unit);
 		desc_function(&d, h->fc & 0x7F, NULL, 0);

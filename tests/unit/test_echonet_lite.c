@@ -48,6 +48,17 @@ static const char *code_of(const char *hex)
 	return out;
 }
 
+/* Each key once: the engine adds the request's stored fields, the
+ * dissector must not repeat them. */
+static void expect_once(const char *rec, const char *key)
+{
+	char quoted[128];
+	snprintf(quoted, sizeof(quoted), "\"%s\":", key);
+	const char *first = strstr(rec, quoted);
+	cr_assert_not_null(first, "%s missing in %s", key, rec);
+	cr_assert_null(strstr(first + 1, quoted), "%s twice in %s", key, rec);
+}
+
 static void expect_str(const char *rec, const char *path, const char *want)
 {
 	const char *got = record_get(rec, path);
@@ -84,6 +95,10 @@ Test(echonet_lite, get_sna_names_the_refused_properties)
 	expect_str(rec, "Description.SEOJ", "013001 Home air conditioner");
 	expect_str(rec, "Description.DEOJ", "05FF01 Controller");
 	expect_str(rec, "Description.Refused Properties", "0x88 Fault status, 0xBB");
+	expect_str(rec, "Description.Request ESV", "Get (0x62)");
+	expect_once(rec, "TID");
+	expect_once(rec, "ESV");
+	expect_once(rec, "SEOJ");
 	run_free(&r);
 }
 
@@ -173,7 +188,8 @@ Test(echonet_lite, unanswered_get_is_no_response)
 	expect_str(r.records[0], "Requester.Transmitted Code", code_of(q));
 	expect_str(r.records[0], "Responder.Unique ID", "198.51.100.22#001101");
 	expect_str(r.records[0], "Responder.Transmitted Code", "");
-	expect_str(r.records[0], "Description.DEOJ", "001101 Temperature sensor");
+	expect_str(r.records[0], "Description.Request DEOJ", "001101 Temperature sensor");
+	expect_str(r.records[0], "Description.Request ESV", "Get (0x62)");
 	run_free(&r);
 }
 

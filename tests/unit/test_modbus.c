@@ -83,6 +83,17 @@ static const char *code_of(const char *hex)
 	return out;
 }
 
+/* Each key once: the engine adds the request's stored fields, the
+ * dissector must not repeat them. */
+static void expect_once(const char *rec, const char *key)
+{
+	char quoted[128];
+	snprintf(quoted, sizeof(quoted), "\"%s\":", key);
+	const char *first = strstr(rec, quoted);
+	cr_assert_not_null(first, "%s missing in %s", key, rec);
+	cr_assert_null(strstr(first + 1, quoted), "%s twice in %s", key, rec);
+}
+
 static void expect_str(const char *rec, const char *path, const char *want)
 {
 	const char *got = record_get(rec, path);
@@ -122,6 +133,8 @@ Test(modbus, exception_02_is_invalid_argument_with_both_codes)
 	expect_str(rec, "Description.Address", "40000");
 	expect_str(rec, "Description.Quantity", "10");
 	expect_str(rec, "Description.Exception", "Illegal Data Address (2)");
+	expect_once(rec, "Transaction ID");
+	expect_once(rec, "Function");
 	run_free(&r);
 }
 
@@ -407,7 +420,7 @@ Test(modbus, over_udp)
 	run_finish(&r);
 	cr_assert_eq(r.n_records, 1);
 	expect_str(r.records[0], "Error Code", "31");
-	expect_str(r.records[0], "Requester.Transmitted Code", "000100000006010318580002");
+	expect_str(r.records[0], "Requester.Transmitted Code", "00010000000601031B580002");
 	run_free(&r);
 }
 
