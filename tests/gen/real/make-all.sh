@@ -1,0 +1,6 @@
+#!/bin/bash
+# make-all.sh — regenerate every capture under pcaps/real/ (about 2 minutes, as root).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+"$HERE/modbus-pymodbus.sh"
+"$HERE/echonet-npm.sh"
