@@ -13,6 +13,11 @@ struct silence {
 	uint32_t factor, min_intervals;
 	silence_fire_fn fire;
 	void *arg;
+	struct silence_device *all;        /* every device */
+	/* No learned device can pass its limit before this: checks before it
+	 * are skipped.  Limits only move later as devices speak, except when
+	 * a device becomes learned, which lowers it. */
+	uint64_t next_check_usec;
 	struct silence_stats stats;
 };
 
@@ -38,6 +43,7 @@ struct silence *silence_new(size_t max_devices, uint32_t factor, uint32_t min_in
 	s->min_intervals = min_intervals ? min_intervals : 3;
 	s->fire = fire;
 	s->arg = arg;
+	s->next_check_usec = UINT64_MAX;
 	return s;
 }
 
@@ -45,11 +51,10 @@ void silence_free(struct silence *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i <= s->mask; i++)
-		for (struct silence_device *d = s->buckets[i], *n; d; d = n) {
-			n = d->next;
-			free(d);
-		}
+	for (struct silence_device *d = s->all, *n; d; d = n) {
+		n = d->all_next;
+		free(d);
+	}
 	free(s->buckets);
 	free(s);
 }
@@ -90,8 +95,20 @@ static struct silence_device *find_or_add(struct silence *s, const void *owner, 
 	snprintf(d->uid, sizeof(d->uid), "%s", uid);
 	d->next = s->buckets[b];
 	s->buckets[b] = d;
+	d->all_next = s->all;
+	s->all = d;
 	s->stats.devices++;
 	return d;
+}
+
+static int learned(const struct silence *s, const struct silence_device *d)
+{
+	return d->period_usec && d->regular + 1 >= s->min_intervals;
+}
+
+static uint64_t limit_of(const struct silence *s, const struct silence_device *d)
+{
+	return d->last_usec + (uint64_t)s->factor * d->period_usec;
 }
 
 /* One more interval: learn or confirm the period. */
@@ -125,25 +142,35 @@ void silence_beat(struct silence *s, const void *owner, const char *uid,
 		d->last_usec = ts_usec;
 		return;
 	}
-	if (d->last_usec && ts_usec < d->last_usec + SILENCE_BURST_USEC)
+	if (d->heard && ts_usec < d->last_usec + SILENCE_BURST_USEC)
 		return;
-	if (d->last_usec)
+	if (d->heard)
 		learn(d, ts_usec - d->last_usec);
 	d->last_usec = ts_usec;
+	d->heard = 1;
+	if (learned(s, d) && limit_of(s, d) < s->next_check_usec)
+		s->next_check_usec = limit_of(s, d);
 }
 
 void silence_check(struct silence *s, uint64_t now_usec)
 {
-	for (size_t i = 0; i <= s->mask; i++)
-		for (struct silence_device *d = s->buckets[i]; d; d = d->next) {
-			if (d->silent || d->regular + 1 < s->min_intervals || !d->period_usec)
-				continue;
-			uint64_t limit = d->last_usec + (uint64_t)s->factor * d->period_usec;
-			if (now_usec <= limit)
-				continue;
-			d->silent = 1;
-			s->stats.fired++;
-			if (s->fire)
-				s->fire(d, limit, s->arg);
+	uint64_t next = UINT64_MAX;
+
+	if (now_usec <= s->next_check_usec)
+		return;
+	for (struct silence_device *d = s->all; d; d = d->all_next) {
+		if (d->silent || !learned(s, d))
+			continue;
+		uint64_t limit = limit_of(s, d);
+		if (now_usec <= limit) {
+			if (limit < next)
+				next = limit;
+			continue;
 		}
+		d->silent = 1;
+		s->stats.fired++;
+		if (s->fire)
+			s->fire(d, limit, s->arg);
+	}
+	s->next_check_usec = next;
 }

@@ -21,7 +21,8 @@
 #define SILENCE_BURST_USEC 500000ull
 
 struct silence_device {
-	struct silence_device *next;
+	struct silence_device *next;       /* hash chain */
+	struct silence_device *all_next;   /* every device, for checks */
 	const void *owner;                 /* registry entry */
 	char uid[SILENCE_UID_MAX];
 	struct x1367_addr addr;            /* last seen from */
@@ -31,6 +32,7 @@ struct silence_device {
 	uint64_t period_usec;              /* 0 until learned */
 	uint32_t regular;                  /* consecutive regular intervals */
 	uint8_t silent;                    /* fired, waiting for it to come back */
+	uint8_t heard;                     /* last_usec is valid */
 };
 
 struct silence_stats {
