@@ -505,10 +505,14 @@ static void dissect_tcp(struct engine *e, struct flow *f, const struct packet *p
 		ctx_enter(e, f, &pseudo, (enum x1367_dir)!dir);
 		tcp_stream_ack(&e->reasm, peer, p->tcp_ack, &cons);
 	}
-	if (p->payload_len || (p->tcp_flags & TCP_FLAG_FIN)) {
+	/* SYN+FIN is no real end of stream (scanners and fuzzers send it):
+	 * honouring it would blind us to everything the side sends after. */
+	int syn = !!(p->tcp_flags & TCP_FLAG_SYN);
+	int fin = (p->tcp_flags & TCP_FLAG_FIN) && !syn;
+	if (p->payload_len || fin) {
 		ctx_enter(e, f, p, dir);
-		tcp_stream_segment(&e->reasm, s, p->tcp_seq + ((p->tcp_flags & TCP_FLAG_SYN) ? 1 : 0),
-				   p->payload, p->payload_len, !!(p->tcp_flags & TCP_FLAG_FIN), &cons);
+		tcp_stream_segment(&e->reasm, s, p->tcp_seq + (uint32_t)syn, p->payload, p->payload_len,
+				   fin, &cons);
 	}
 	if (p->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
 		f->closed = 1;

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Cross-check against software nobody on this project wrote: for each
+public Modbus capture, every exception response tshark finds must be one
+record of the sensor, with the same response bytes, the same time, and the
+request bytes tshark pairs it with (or an empty Requester Transmitted Code
+when tshark saw no request); and the sensor must report no exception
+tshark does not see.  Skipped (exit 77) only when tshark is missing."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+CAPTURES = ["modbus_test_data_part1.pcap", "modbus_test_data_part2.pcap",
+            "modbusSmall.pcap", "fuzz-72.pcap", "fuzz-1011.pcap"]
+
+
+def tshark(path, *args):
+    out = subprocess.run(["tshark", "-r", path, "-o", "tcp.desegment_tcp_streams:TRUE", *args],
+                         check=True, capture_output=True, text=True).stdout
+    return [line.split("\t") for line in out.splitlines() if line]
+
+
+def iso(epoch):
+    secs, _, frac = epoch.partition(".")
+    t = datetime.fromtimestamp(int(secs), tz=timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + (frac + "000000")[:6] + "Z"
+
+
+def adu_bytes(hexpayload, tid):
+    """The ADU with this transaction id inside a TCP payload (one segment
+    may carry several ADUs)."""
+    data = bytes.fromhex(hexpayload.replace(":", ""))
+    off = 0
+    while off + 7 <= len(data):
+        length = int.from_bytes(data[off + 4:off + 6], "big")
+        adu = data[off:off + 6 + length]
+        if int.from_bytes(adu[0:2], "big") == tid:
+            return adu.hex().upper()
+        off += 6 + length
+    return None
+
+
+def expected(path):
+    """Exception responses as tshark sees them, each with the request it
+    answers: on the same TCP stream, same transaction and unit id, the
+    oldest request not yet answered (pairing done here, independently of
+    the sensor, from tshark's fields)."""
+    rows = tshark(path, "-Y", "mbtcp", "-T", "fields", "-e", "frame.number", "-e", "frame.time_epoch",
+                  "-e", "tcp.stream", "-e", "tcp.srcport", "-e", "mbtcp.trans_id", "-e", "mbtcp.unit_id",
+                  "-e", "modbus.exception_code", "-e", "tcp.payload")
+    pending = {}
+    want = []
+    for frame, epoch, stream, sport, tids, units, exc, payload in rows:
+        for tid, unit in zip(tids.split(","), units.split(",")):
+            key = (stream, int(tid), int(unit))
+            adu = adu_bytes(payload, int(tid))
+            if sport != "502":
+                pending.setdefault(key, []).append(adu)
+                continue
+            req = pending[key].pop(0) if pending.get(key) else ""
+            if exc:
+                want.append((iso(epoch), req, adu))
+    return sorted(want)
+
+
+def reported(sensor, rules, path):
+    out = subprocess.run([sensor, "-r", path, "--rules", rules, "--reporter-ip", "192.0.2.254",
+                          "--no-stats"], check=True, capture_output=True, text=True).stdout
+    got = []
+    for line in out.splitlines():
+        r = json.loads(line)
+        if r["Responder"].get("Transmitted Code"):
+            got.append((r["Timestamp"], r["Requester"]["Transmitted Code"], r["Responder"]["Transmitted Code"]))
+    return sorted(got)
+
+
+def main():
+    if not shutil.which("tshark"):
+        print("SKIP: tshark not installed")
+        return 77
+    top = os.environ.get("top_srcdir", ".")
+    build = os.environ.get("top_builddir", top)
+    public = os.environ.get("X1367_PUBLIC_PCAPS", os.path.join(top, "..", "shared", "pcaps", "public"))
+    passed = failed = 0
+    for name in CAPTURES:
+        path = os.path.join(public, name)
+        want = expected(path)
+        got = reported(os.path.join(build, "x1367ids"), os.path.join(top, "rules"), path)
+        if want == got:
+            passed += 1
+            print(f"PASS {name}: {len(want)} exception responses, one record each, same bytes")
+        else:
+            failed += 1
+            print(f"FAIL {name}: tshark {len(want)} exceptions, sensor {len(got)} records")
+            for w in sorted(set(want) - set(got))[:10]:
+                print("  missing:", w)
+            for g in sorted(set(got) - set(want))[:10]:
+                print("  extra:  ", g)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
