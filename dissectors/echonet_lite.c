@@ -641,9 +641,12 @@ static enum x1367_parse_result parse_dir(x1367_ctx *ctx, void *state,
 					 const struct x1367_packet *pkt, const uint8_t *data,
 					 size_t len, size_t *consumed, enum x1367_dir dir)
 {
+	struct el_state none = {.resyncing = {0, 0}};
+
 	if (pkt->transport == X1367_UDP)
 		return parse_datagram(ctx, pkt, data, len, consumed);
-	return parse_stream(ctx, state, pkt, data, len, consumed, dir);
+	/* The engine gives state to every flow; do not trust it blindly. */
+	return parse_stream(ctx, state ? state : &none, pkt, data, len, consumed, dir);
 }
 
 /* Both directions carry requests and answers alike (any node may ask any
@@ -666,7 +669,8 @@ static void el_gap(x1367_ctx *ctx, void *state, enum x1367_dir dir)
 {
 	struct el_state *st = state;
 	(void)ctx;
-	if (dir == X1367_TO_SERVER || dir == X1367_TO_CLIENT)
+	/* No state yet: no bytes seen yet, nothing to resynchronise. */
+	if (st && (dir == X1367_TO_SERVER || dir == X1367_TO_CLIENT))
 		st->resyncing[dir] = 1;
 }
 
