@@ -14,7 +14,8 @@ const char *x1367_code_message(const char *code);
 int x1367_code_valid(const char *code);
 
 /* Syslog-friendly class of a code: "no error", "communication",
- * "security", "command", "device", "private", "other". */
+ * "security", "command", "device", "private", "other".  Never NULL: an
+ * invalid code is "other" (check x1367_code_valid first). */
 const char *x1367_code_class(const char *code);
 
 #endif
