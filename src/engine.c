@@ -470,7 +470,8 @@ static void tcp_gap(void *arg, uint32_t len)
 	struct x1367_ctx *c = &e->ctx;
 	(void)len;
 	name_counter_add(&pstats(e, c->re)->events, "stream_gap");
-	if (c->re->d->gap)
+	/* A flow that never carried payload has no state to reset. */
+	if (c->re->d->gap && c->flow->dstate)
 		c->re->d->gap(c, c->flow->dstate, (enum x1367_dir)c->xp.dir);
 }
 
