@@ -307,6 +307,12 @@ static int header_plausible(const uint8_t *data, size_t len, enum x1367_dir dir)
 		uint8_t fc = data[7];
 		if (dir == X1367_TO_SERVER && (fc & FC_EXCEPTION))
 			return 0;
+		/* An exception has a fixed shape (length 3: unit, function,
+		 * code): plausible whatever the function, for the answers to
+		 * a scan of unknown functions are exactly these. */
+		if (dir == X1367_TO_CLIENT && (fc & FC_EXCEPTION) && len > 5 &&
+		    data[4] == 0 && data[5] == 3)
+			return 1;
 		if (!function_known(fc & (uint8_t)~FC_EXCEPTION))
 			return 0;
 	}

@@ -72,7 +72,7 @@ expect_exit 0 "--check-config" --check-config --rules "$rules"
 # Standard input, pcap.
 "$sensor" -r - --rules "$rules" --reporter-ip 192.0.2.254 <"$part1" >"$work/stdin.out" 2>"$work/err"
 n=$(wc -l <"$work/stdin.out")
-[ "$n" -eq 14 ] && "$validate" "$work/stdin.out" 2>/dev/null && ok "-r - reads standard input (14 records)" ||
+[ "$n" -eq 16 ] && "$validate" "$work/stdin.out" 2>/dev/null && ok "-r - reads standard input (16 records)" ||
 	ko "-r - reads standard input (got $n records)"
 
 # The statistics line: one JSON object, last line of stderr.
@@ -86,7 +86,7 @@ case $stats in *'"packets":118,'*) ok "statistics count the packets" ;; *) ko "s
 "$sensor" -r "$part1" --rules "$rules" -w "$work/rec.jsonl" 2>/dev/null
 "$sensor" -r "$part1" --rules "$rules" -w "$work/rec.jsonl" 2>/dev/null
 n=$(wc -l <"$work/rec.jsonl")
-[ "$n" -eq 28 ] && ok "-w appends" || ko "-w appends (got $n lines)"
+[ "$n" -eq 32 ] && ok "-w appends" || ko "-w appends (got $n lines)"
 
 # A filter that keeps nothing gives nothing.
 "$sensor" -r "$part1" --rules "$rules" -f 'udp' >"$work/out" 2>/dev/null
