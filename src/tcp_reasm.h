@@ -32,7 +32,8 @@ struct tcp_reasm_stats {
 struct tcp_reasm {
 	size_t max_stream_bytes;     /* pending + out-of-order per direction (default 256 KiB) */
 	size_t max_total_bytes;      /* all directions of all flows (default 256 MiB) */
-	size_t total_bytes;          /* currently buffered */
+	size_t total_bytes;          /* currently held: pending buffers' capacity
+	                              * + out-of-order segments with their headers */
 	struct tcp_reasm_stats stats;
 };
 
@@ -45,7 +46,10 @@ struct tcp_stream {
 	uint8_t *pending;            /* unconsumed in-order bytes */
 	uint32_t pending_len, pending_cap;
 	struct tcp_ooo_seg *ooo;     /* sorted by seq, non-overlapping */
-	uint32_t ooo_bytes;
+	uint32_t ooo_bytes;          /* payload bytes in ooo */
+	uint32_t fin_seq;            /* sequence number of the FIN, when fin_seen */
+	uint32_t ooo_segs;           /* segments in ooo (bounded) */
+	struct tcp_ooo_seg *ooo_tail; /* last of ooo: in-window appends are O(1) */
 };
 
 struct tcp_consumer {
