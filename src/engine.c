@@ -225,7 +225,7 @@ static int api_txn_open(x1367_ctx *c, const struct x1367_txn_request *req)
 	if (!req || req->struct_size < sizeof(*req))
 		return -1;
 	where_of_packet(c, 0, &w);
-	return txn_open(c->e->txns, c->re, &w, req, c->pkt->ts_usec, c->re->timeout_ms,
+	return txn_open(c->e->txns, c->re, &w, req, c->xp.ts_usec, c->re->timeout_ms,
 			&c->flow->txns) ? 0 : -1;
 }
 
@@ -294,7 +294,7 @@ static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 
 	memset(&in, 0, sizeof(in));
 	memset(&b, 0, sizeof(b));
-	in.ts_usec = c->pkt->ts_usec;
+	in.ts_usec = c->xp.ts_usec;
 	in.error_code = code;
 	in.requester = (struct record_party){1, rep->requester_uid ? rep->requester_uid : req_uid,
 					     rep->txn ? rep->txn->bytes : NULL,
@@ -324,7 +324,7 @@ static void api_heartbeat(x1367_ctx *c, const char *uid)
 	const struct packet *p = c->pkt;
 	if (uid)
 		silence_beat(c->e->silence, c->re, uid, &p->src, p->sport,
-			     p->l4proto == 6 ? X1367_TCP : X1367_UDP, p->ts_usec);
+			     p->l4proto == 6 ? X1367_TCP : X1367_UDP, c->xp.ts_usec);
 }
 
 static void api_log(x1367_ctx *c, int level, const char *fmt, ...)
@@ -461,7 +461,11 @@ static size_t parse_bytes(struct engine *e, const uint8_t *data, size_t len)
 
 static size_t tcp_deliver(void *arg, const uint8_t *data, size_t len)
 {
-	return parse_bytes(arg, data, len);
+	struct engine *e = arg;
+	/* Records carry the time the bytes were on the wire, also for a
+	 * segment delivered late (it waited for a hole to fill). */
+	e->ctx.xp.ts_usec = e->reasm.data_usec;
+	return parse_bytes(e, data, len);
 }
 
 static void tcp_gap(void *arg, uint32_t len)
@@ -493,6 +497,8 @@ static void dissect_tcp(struct engine *e, struct flow *f, const struct packet *p
 {
 	struct tcp_consumer cons = {tcp_deliver, tcp_gap, e};
 	struct tcp_stream *s = &f->tcp[dir];
+
+	e->reasm.now_usec = p->ts_usec;
 
 	if ((p->tcp_flags & TCP_FLAG_SYN) && !s->started)
 		tcp_stream_syn(s, p->tcp_seq);
@@ -559,6 +565,7 @@ static void release_flow(struct flow *f, void *arg)
 
 	if (f->dissector && f->dstate) {
 		struct tcp_consumer cons = {tcp_deliver, tcp_gap, e};
+		e->reasm.now_usec = e->clock;
 		for (int dir = 0; dir < 2 && f->key.proto == 6; dir++) {
 			flow_pseudo_packet(e, f, (enum x1367_dir)dir, &pseudo);
 			ctx_enter(e, f, &pseudo, (enum x1367_dir)dir);

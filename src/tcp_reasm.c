@@ -53,6 +53,7 @@
 
 struct tcp_ooo_seg {
 	struct tcp_ooo_seg *next;
+	uint64_t ts_usec;            /* capture time of the segment */
 	uint32_t seq;
 	uint32_t len;
 	uint8_t data[];
@@ -183,9 +184,12 @@ static uint64_t *pending_reserve(struct tcp_reasm *r, struct tcp_stream *s, size
 /* n > 0 bytes at next_seq, in order: to the consumer (directly when nothing
  * is pending), the unused rest into pending. */
 static void deliver_inorder(struct tcp_reasm *r, struct tcp_stream *s, const uint8_t *data,
-			    size_t n, const struct tcp_consumer *c)
+			    size_t n, uint64_t ts_usec, const struct tcp_consumer *c)
 {
 	uint64_t *why;
+
+	/* A message completed by these bytes was on the wire when they were. */
+	r->data_usec = ts_usec;
 
 	if (s->pending_len) {
 		why = pending_reserve(r, s, (size_t)s->pending_len + n);
@@ -245,7 +249,7 @@ static void drain(struct tcp_reasm *r, struct tcp_stream *s, const struct tcp_co
 {
 	while (s->ooo && s->ooo->seq == s->next_seq) {
 		struct tcp_ooo_seg *g = ooo_pop(r, s);
-		deliver_inorder(r, s, g->data, g->len, c);
+		deliver_inorder(r, s, g->data, g->len, g->ts_usec, c);
 		free(g);
 	}
 }
@@ -291,6 +295,7 @@ static struct tcp_ooo_seg *ooo_insert(struct tcp_reasm *r, struct tcp_stream *s,
 	}
 	g->seq = seq;
 	g->len = len;
+	g->ts_usec = r->now_usec;
 	memcpy(g->data, data, len);
 
 	if (s->ooo_tail && seq_diff(seg_end(s->ooo_tail), seq) <= 0)
@@ -328,7 +333,7 @@ static struct tcp_ooo_seg *place(struct tcp_reasm *r, struct tcp_stream *s,
 {
 	for (;;) {
 		if (seq == s->next_seq) {
-			deliver_inorder(r, s, data, len, c);
+			deliver_inorder(r, s, data, len, r->now_usec, c);
 			drain(r, s, c);
 			return NULL;
 		}
@@ -368,7 +373,7 @@ static void segment_in_window(struct tcp_reasm *r, struct tcp_stream *s, uint32_
 			uint32_t lim = end;
 			if (s->ooo && seq_diff(s->ooo->seq, end) < 0)
 				lim = s->ooo->seq;
-			deliver_inorder(r, s, p, lim - cur, c);
+			deliver_inorder(r, s, p, lim - cur, r->now_usec, c);
 			cur = lim;
 			drain(r, s, c);
 			prev = NULL;

@@ -34,6 +34,12 @@ struct tcp_reasm {
 	size_t max_total_bytes;      /* all directions of all flows (default 256 MiB) */
 	size_t total_bytes;          /* currently held: pending buffers' capacity
 	                              * + out-of-order segments with their headers */
+	/* Capture time: the caller sets now_usec to the current packet's time
+	 * before each call; during a consumer call, data_usec is the time of
+	 * the segment whose bytes are being delivered (earlier than now for a
+	 * segment that waited out of order). */
+	uint64_t now_usec;
+	uint64_t data_usec;
 	struct tcp_reasm_stats stats;
 };
 
