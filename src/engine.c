@@ -27,7 +27,7 @@
 #include "txn.h"
 #include "x1367_codes.h"
 
-#define HOUSEKEEPING_USEC 1000000ull   /* silence checks: once a capture second */
+#define HOUSEKEEPING_USEC 1000000ull   /* fragment expiry: once a capture second */
 #define DESC_MAX 48                    /* Description fields in one record */
 
 /* The context a dissector call runs in: one packet of one flow. */
@@ -590,11 +590,14 @@ static void advance_clock(struct engine *e, uint64_t ts)
 {
 	if (ts > e->clock)
 		e->clock = ts;
+	/* Each is a comparison with its earliest deadline unless something is
+	 * due.  Silences first: their limit usually passed before the
+	 * deadlines found late by the same packet. */
+	silence_check(e->silence, e->clock);
 	txn_expire(e->txns, e->clock);
 	flow_table_expire(e->flows, e->clock);
 	if (e->clock >= e->next_housekeeping) {
 		defrag_expire(e->defrag, e->clock);
-		silence_check(e->silence, e->clock);
 		e->next_housekeeping = e->clock + HOUSEKEEPING_USEC;
 	}
 }
