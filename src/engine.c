@@ -328,6 +328,9 @@ static void api_heartbeat(x1367_ctx *c, const char *uid)
 }
 
 static void api_log(x1367_ctx *c, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void api_log(x1367_ctx *c, int level, const char *fmt, ...)
 {
 	va_list ap;
 	if (level > X1367_LOG_WARNING)
@@ -474,6 +477,8 @@ static void tcp_gap(void *arg, uint32_t len)
 	struct x1367_ctx *c = &e->ctx;
 	(void)len;
 	name_counter_add(&pstats(e, c->re)->events, "stream_gap");
+	/* Answers from this side may have been in the lost bytes. */
+	txn_flow_gap(e->txns, &c->flow->txns, c->xp.src, c->xp.sport);
 	/* A flow that never carried payload has no state to reset. */
 	if (c->re->d->gap && c->flow->dstate)
 		c->re->d->gap(c, c->flow->dstate, (enum x1367_dir)c->xp.dir);
@@ -831,6 +836,7 @@ static json_object *txn_json(const struct engine *e)
 	add_u64(o, "answered", t->answered);
 	add_u64(o, "no_response", t->timed_out);
 	add_u64(o, "expired_without_record", t->expired_silently);
+	add_u64(o, "answer_maybe_lost", t->answer_maybe_lost);
 	add_u64(o, "duplicates", t->duplicates);
 	add_u64(o, "dropped_table_full", t->dropped_table_full);
 	add_u64(o, "dropped_flow_full", t->dropped_flow_full);

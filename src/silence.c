@@ -1,4 +1,5 @@
 /* Periodic-sender silence detection.  See silence.h. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,10 @@ struct silence {
 	silence_fire_fn fire;
 	void *arg;
 	struct silence_device *all;        /* every device */
-	/* No learned device can pass its limit before this: checks before it
-	 * are skipped.  Limits only move later as devices speak, except when
-	 * a device becomes learned, which lowers it. */
-	uint64_t next_check_usec;
+	/* Learned devices in a binary min-heap by limit: a check looks at
+	 * the top only, a beat moves one device in O(log n). */
+	struct silence_device **heap;
+	size_t heap_len, heap_cap;
 	struct silence_stats stats;
 };
 
@@ -43,7 +44,6 @@ struct silence *silence_new(size_t max_devices, uint32_t factor, uint32_t min_in
 	s->min_intervals = min_intervals ? min_intervals : 3;
 	s->fire = fire;
 	s->arg = arg;
-	s->next_check_usec = UINT64_MAX;
 	return s;
 }
 
@@ -56,6 +56,7 @@ void silence_free(struct silence *s)
 		free(d);
 	}
 	free(s->buckets);
+	free(s->heap);
 	free(s);
 }
 
@@ -92,6 +93,7 @@ static struct silence_device *find_or_add(struct silence *s, const void *owner, 
 		return NULL;
 	}
 	d->owner = owner;
+	d->heap_idx = SIZE_MAX;
 	snprintf(d->uid, sizeof(d->uid), "%s", uid);
 	d->next = s->buckets[b];
 	s->buckets[b] = d;
@@ -99,6 +101,78 @@ static struct silence_device *find_or_add(struct silence *s, const void *owner, 
 	s->all = d;
 	s->stats.devices++;
 	return d;
+}
+
+/* ---- the deadline heap --------------------------------------------------- */
+
+static void heap_set(struct silence *s, size_t i, struct silence_device *d)
+{
+	s->heap[i] = d;
+	d->heap_idx = i;
+}
+
+static void sift_up(struct silence *s, size_t i)
+{
+	struct silence_device *d = s->heap[i];
+	while (i > 0 && s->heap[(i - 1) / 2]->limit_usec > d->limit_usec) {
+		heap_set(s, i, s->heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	heap_set(s, i, d);
+}
+
+static void sift_down(struct silence *s, size_t i)
+{
+	struct silence_device *d = s->heap[i];
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= s->heap_len)
+			break;
+		if (c + 1 < s->heap_len && s->heap[c + 1]->limit_usec < s->heap[c]->limit_usec)
+			c++;
+		if (s->heap[c]->limit_usec >= d->limit_usec)
+			break;
+		heap_set(s, i, s->heap[c]);
+		i = c;
+	}
+	heap_set(s, i, d);
+}
+
+static void heap_remove(struct silence *s, struct silence_device *d)
+{
+	size_t i = d->heap_idx;
+	if (i == SIZE_MAX)
+		return;
+	d->heap_idx = SIZE_MAX;
+	struct silence_device *last = s->heap[--s->heap_len];
+	if (last == d)
+		return;
+	heap_set(s, i, last);
+	sift_up(s, i);
+	sift_down(s, last->heap_idx);
+}
+
+/* Put d in the heap at its limit, or move it there.  0, or -1 when the
+ * heap cannot grow (the device is then not watched; counted). */
+static int heap_update(struct silence *s, struct silence_device *d, uint64_t limit)
+{
+	d->limit_usec = limit;
+	if (d->heap_idx != SIZE_MAX) {
+		sift_up(s, d->heap_idx);
+		sift_down(s, d->heap_idx);
+		return 0;
+	}
+	if (s->heap_len == s->heap_cap) {
+		size_t cap = s->heap_cap ? 2 * s->heap_cap : 64;
+		struct silence_device **h = realloc(s->heap, cap * sizeof(*h));
+		if (!h)
+			return -1;
+		s->heap = h;
+		s->heap_cap = cap;
+	}
+	heap_set(s, s->heap_len++, d);
+	sift_up(s, d->heap_idx);
+	return 0;
 }
 
 static int learned(const struct silence *s, const struct silence_device *d)
@@ -135,6 +209,7 @@ void silence_beat(struct silence *s, const void *owner, const char *uid,
 	d->port = port;
 	d->transport = transport;
 	if (d->silent) {
+		/* Back: learn its period afresh. */
 		s->stats.came_back++;
 		d->silent = 0;
 		d->regular = 0;
@@ -148,29 +223,20 @@ void silence_beat(struct silence *s, const void *owner, const char *uid,
 		learn(d, ts_usec - d->last_usec);
 	d->last_usec = ts_usec;
 	d->heard = 1;
-	if (learned(s, d) && limit_of(s, d) < s->next_check_usec)
-		s->next_check_usec = limit_of(s, d);
+	if (!learned(s, d))
+		heap_remove(s, d);
+	else if (heap_update(s, d, limit_of(s, d)))
+		s->stats.dropped_table_full++;
 }
 
 void silence_check(struct silence *s, uint64_t now_usec)
 {
-	uint64_t next = UINT64_MAX;
-
-	if (now_usec <= s->next_check_usec)
-		return;
-	for (struct silence_device *d = s->all; d; d = d->all_next) {
-		if (d->silent || !learned(s, d))
-			continue;
-		uint64_t limit = limit_of(s, d);
-		if (now_usec <= limit) {
-			if (limit < next)
-				next = limit;
-			continue;
-		}
+	while (s->heap_len && s->heap[0]->limit_usec < now_usec) {
+		struct silence_device *d = s->heap[0];
+		heap_remove(s, d);
 		d->silent = 1;
 		s->stats.fired++;
 		if (s->fire)
-			s->fire(d, limit, s->arg);
+			s->fire(d, d->limit_usec, s->arg);
 	}
-	s->next_check_usec = next;
 }

@@ -33,6 +33,8 @@ struct silence_device {
 	uint32_t regular;                  /* consecutive regular intervals */
 	uint8_t silent;                    /* fired, waiting for it to come back */
 	uint8_t heard;                     /* last_usec is valid */
+	size_t heap_idx;                   /* position in the deadline heap, or SIZE_MAX */
+	uint64_t limit_usec;               /* silent past this (learned devices) */
 };
 
 struct silence_stats {

@@ -406,6 +406,8 @@ void txn_expire(struct txn_table *t, uint64_t now_usec)
 			struct x1367_txn *x = ol->head;
 			if (x->answered || x->multicast || (x->flags & X1367_TXN_NO_TIMEOUT)) {
 				t->stats.expired_silently++;
+			} else if (x->answer_maybe_lost) {
+				t->stats.answer_maybe_lost++;
 			} else {
 				t->stats.timed_out++;
 				if (t->on_expire)
@@ -414,6 +416,15 @@ void txn_expire(struct txn_table *t, uint64_t now_usec)
 			entry_release(t, x);
 		}
 	}
+}
+
+void txn_flow_gap(struct txn_table *t, struct txn_list *fl, const struct x1367_addr *from,
+		  uint16_t from_port)
+{
+	(void)t;
+	for (struct x1367_txn *x = fl->head; x; x = x->fl_next)
+		if (x->where.responder_port == from_port && !addr_cmp(&x->where.responder, from))
+			x->answer_maybe_lost = 1;
 }
 
 void txn_flow_gone(struct txn_table *t, struct txn_list *fl)

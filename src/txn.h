@@ -21,6 +21,8 @@ struct txn_stats {
 	uint64_t answered;
 	uint64_t timed_out;           /* reported as No Response */
 	uint64_t expired_silently;    /* multicast or no-timeout requests */
+	uint64_t answer_maybe_lost;   /* deadline passed after the capture lost
+	                               * bytes from the responder: not reported */
 	uint64_t duplicates;          /* opened while the same key was open */
 	uint64_t dropped_table_full;
 	uint64_t dropped_flow_full;
@@ -60,6 +62,7 @@ struct x1367_txn {
 	uint32_t flags;
 	uint8_t multicast;
 	uint8_t answered;
+	uint8_t answer_maybe_lost;                /* the responder's bytes had a gap */
 	char responder_uid[TXN_UID_MAX];
 	uint16_t n_desc;
 	uint16_t desc_len;
@@ -103,6 +106,13 @@ void txn_expire(struct txn_table *t, uint64_t now_usec);
  * (a request on a closed connection is still unanswered), but they no
  * longer count against the flow. */
 void txn_flow_gone(struct txn_table *t, struct txn_list *flow_list);
+
+/* The capture lost bytes that `from` sent on this flow: the answers to
+ * its open requests may have been among them.  Their deadlines then pass
+ * without a "No Response" record (counted): the wire does not show that
+ * nothing came. */
+void txn_flow_gap(struct txn_table *t, struct txn_list *flow_list, const struct x1367_addr *from,
+		  uint16_t from_port);
 
 /* Description fields stored with the request: iterate with an index. */
 int txn_desc_get(const struct x1367_txn *x, size_t i, const char **key, const char **value);

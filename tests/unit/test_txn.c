@@ -200,6 +200,26 @@ Test(txn, repeated_key_answers_oldest_first)
 	txn_table_free(t);
 }
 
+Test(txn, a_gap_from_the_responder_suppresses_no_response)
+{
+	struct expired ex = {0};
+	struct txn_table *t = txn_table_new(100, 10, 64, on_expire, &ex);
+	struct txn_list fl = {0};
+	struct txn_where w = where("10.0.0.1", "10.0.0.2", 1);
+	struct x1367_addr requester = w.requester;
+	w.responder_port = 502;
+	struct x1367_txn_request r1 = request(X1367_TXN_FLOW, 1, "q", 1);
+	struct x1367_txn_request r2 = request(X1367_TXN_FLOW, 2, "q", 1);
+	cr_assert_not_null(txn_open(t, &owner_a, &w, &r1, 0, 5000, &fl));
+	txn_flow_gap(t, &fl, &requester, 40000);     /* the requester's bytes: no effect */
+	txn_flow_gap(t, &fl, &w.responder, 502);
+	cr_assert_not_null(txn_open(t, &owner_a, &w, &r2, 1, 5000, &fl));
+	txn_expire(t, 10000000);
+	cr_assert_eq(ex.n, 1, "only the request opened after the gap is reported");
+	cr_assert_eq(txn_table_stats(t)->answer_maybe_lost, 1);
+	txn_table_free(t);
+}
+
 Test(txn, flow_gone_keeps_requests_until_deadline)
 {
 	struct expired ex = {0};
