@@ -26,6 +26,7 @@
  * - The release callback runs while the flow is still in the table; it
  *   must not call back into the table.
  */
+#include <endian.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,10 +88,9 @@ struct flow_table {
 
 static uint64_t load64_le(const uint8_t *p)
 {
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));   /* one load, whatever the alignment */
+	return le64toh(v);
 }
 
 static uint64_t siphash24(uint64_t k0, uint64_t k1, const uint8_t *in, size_t len)
