@@ -435,31 +435,67 @@ static struct x1367_txn_key el_key(uint16_t tid, const uint8_t eoj[3])
 	return k;
 }
 
+/* Nothing is formatted per request: the engine asks el_describe when a
+ * record needs the request's fields. */
 static void on_request(x1367_ctx *ctx, const struct x1367_packet *pkt, const struct el_frame *f)
 {
-	struct el_desc d = {.n = 0};
-	struct text props = {.cap = REQ_PROPS_TEXT_MAX};
-	char uid[64];
-
-	list_props(f, 0, PICK_ALL, f->deoj, 0, &props);
-	if (f->n_lists == 2 && f->opc[1]) {
-		/* SetGet: the reads follow the writes. */
-		list_props(f, 1, PICK_ALL, f->deoj, 0, &props);
-	}
-	desc_request(&d, f, props.buf);
-	/* For a multicast request the group is who should answer. */
-	eoj_uid(pkt->dst, f->deoj, uid, sizeof(uid));
+	(void)pkt;
 	struct x1367_txn_request req = {
 		.struct_size = sizeof(req),
 		.key = el_key(f->tid, f->deoj),
 		.bytes = f->data,
 		.len = f->len,
-		.responder_uid = uid,
-		.desc = d.kv,
-		.n_desc = d.n,
 		.flags = f->info->txn_flags,
 	};
 	api->txn_open(ctx, &req);
+}
+
+/* Copy Description fields out to the engine's buffers. */
+static size_t desc_export(const struct el_desc *d, struct x1367_kv *kv, size_t max_kv, char *buf,
+			  size_t buf_len)
+{
+	size_t n = 0, used = 0;
+	for (size_t i = 0; i < d->n && n < max_kv; i++) {
+		size_t vl = strlen(d->kv[i].value) + 1;
+		if (used + vl > buf_len)
+			break;
+		memcpy(buf + used, d->kv[i].value, vl);
+		kv[n].key = d->kv[i].key;
+		kv[n].value = buf + used;
+		used += vl;
+		n++;
+	}
+	return n;
+}
+
+/* A stored request, parsed again.  Stored bytes may be cut at the
+ * engine's cap: then only the header is described. */
+static size_t el_describe(const struct x1367_request_view *req, char *uid, size_t uid_len,
+			  struct x1367_kv *kv, size_t max_kv, char *buf, size_t buf_len)
+{
+	struct el_desc d = {.n = 0};
+	struct text props = {.cap = REQ_PROPS_TEXT_MAX};
+	struct el_frame f;
+
+	uid[0] = '\0';
+	if (el_parse(req->bytes, req->len, &f) != EL_OK) {
+		struct x1367_reader rd;
+		x1367_rd_init(&rd, req->bytes, req->len);
+		x1367_rd_skip(&rd, 2 + 2 + 3);
+		const uint8_t *deoj = x1367_rd_bytes(&rd, 3);
+		if (deoj)
+			eoj_uid(req->responder, deoj, uid, uid_len);
+		return 0;
+	}
+	list_props(&f, 0, PICK_ALL, f.deoj, 0, &props);
+	if (f.n_lists == 2 && f.opc[1]) {
+		/* SetGet: the reads follow the writes. */
+		list_props(&f, 1, PICK_ALL, f.deoj, 0, &props);
+	}
+	desc_request(&d, &f, props.buf);
+	/* For a multicast request the group is who should answer. */
+	eoj_uid(req->responder, f.deoj, uid, uid_len);
+	return desc_export(&d, kv, max_kv, buf, buf_len);
 }
 
 /* The request this answer belongs to, or NULL.  The engine matched
@@ -735,4 +771,5 @@ const struct x1367_dissector x1367_builtin_echonet_lite = {
 	},
 	.gap = el_gap,
 	.event_names = el_events,
+	.describe_request = el_describe,
 };

@@ -356,24 +356,51 @@ static void unit_uid(const struct x1367_addr *a, uint8_t unit, char *buf, size_t
 	snprintf(buf, len, "%s#%u", ip, unit);
 }
 
+/* Nothing is formatted per request: the engine asks modbus_describe when
+ * a record needs the request's fields. */
 static void on_request(x1367_ctx *ctx, const struct x1367_packet *pkt, const uint8_t *adu,
 		       size_t len, const struct mbap *h)
 {
-	struct mb_desc d = {.n = 0};
-	char uid[64];
-
-	desc_request(&d, adu, len);
-	unit_uid(pkt->dst, h->unit, uid, sizeof(uid));
+	(void)pkt;
 	struct x1367_txn_request req = {
 		.struct_size = sizeof(req),
 		.key = mbap_key(h),
 		.bytes = adu,
 		.len = len,
-		.responder_uid = uid,
-		.desc = d.kv,
-		.n_desc = d.n,
 	};
 	api->txn_open(ctx, &req);
+}
+
+/* Copy Description fields out to the engine's buffers. */
+static size_t desc_export(const struct mb_desc *d, struct x1367_kv *kv, size_t max_kv, char *buf,
+			  size_t buf_len)
+{
+	size_t n = 0, used = 0;
+	for (size_t i = 0; i < d->n && n < max_kv; i++) {
+		size_t vl = strlen(d->kv[i].value) + 1;
+		if (used + vl > buf_len)
+			break;
+		memcpy(buf + used, d->kv[i].value, vl);
+		kv[n].key = d->kv[i].key;
+		kv[n].value = buf + used;
+		used += vl;
+		n++;
+	}
+	return n;
+}
+
+static size_t modbus_describe(const struct x1367_request_view *req, char *uid, size_t uid_len,
+			      struct x1367_kv *kv, size_t max_kv, char *buf, size_t buf_len)
+{
+	struct mb_desc d = {.n = 0};
+	struct x1367_reader rd;
+
+	x1367_rd_init(&rd, req->bytes, req->len);
+	x1367_rd_skip(&rd, MBAP_HDR_LEN - 1);
+	uint8_t unit = x1367_rd_u8(&rd);
+	unit_uid(req->responder, unit, uid, uid_len);
+	desc_request(&d, req->bytes, req->len);
+	return desc_export(&d, kv, max_kv, buf, buf_len);
 }
 
 /* The request a response answers, or NULL.  A response whose function is
@@ -620,4 +647,5 @@ const struct x1367_dissector x1367_builtin_modbus = {
 	},
 	.gap = modbus_gap,
 	.event_names = modbus_events,
+	.describe_request = modbus_describe,
 };

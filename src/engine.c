@@ -170,11 +170,49 @@ static void desc_add_where(struct engine *e, struct desc_builder *b, const struc
 	desc_add_geo(b, e->geo, "s", &w->responder);
 }
 
-static void desc_add_txn(struct desc_builder *b, const struct x1367_txn *x)
+/* What a stored request says about itself: the fields stored with it, or
+ * else what its dissector's describe_request says now.  `uid` (may be
+ * NULL) gets the responder's Unique ID when none was stored. */
+struct txn_description {
+	struct x1367_kv kv[DESC_MAX / 2];
+	char buf[1024];
+	char uid[TXN_UID_MAX];
+};
+
+static void describe_txn(const struct x1367_txn *x, struct txn_description *td)
+{
+	const struct x1367_dissector *d = ((const struct registry_entry *)x->owner)->d;
+	struct x1367_request_view v = {
+		.struct_size = sizeof(v),
+		.bytes = x->bytes,
+		.len = x->len,
+		.wire_len = x->wire_len,
+		.requester = &x->where.requester,
+		.responder = &x->where.responder,
+		.requester_port = x->where.requester_port,
+		.responder_port = x->where.responder_port,
+	};
+	size_t n = 0;
+
+	memset(td->kv, 0, sizeof(td->kv));
+	snprintf(td->uid, sizeof(td->uid), "%s", x->responder_uid);
+	if ((x->n_desc || x->responder_uid[0]) || !d->describe_request)
+		return;
+	n = d->describe_request(&v, td->uid, sizeof(td->uid), td->kv, DESC_MAX / 2, td->buf, sizeof(td->buf));
+	if (n > DESC_MAX / 2)
+		memset(td->kv, 0, sizeof(td->kv));   /* a dissector that lies: use nothing */
+}
+
+static void desc_add_txn(struct desc_builder *b, const struct x1367_txn *x, struct txn_description *td)
 {
 	const char *k, *v;
-	for (size_t i = 0; x && txn_desc_get(x, i, &k, &v); i++)
+	if (!x)
+		return;
+	for (size_t i = 0; txn_desc_get(x, i, &k, &v); i++)
 		desc_add(b, k, v);
+	describe_txn(x, td);
+	for (size_t i = 0; i < DESC_MAX / 2 && td->kv[i].key; i++)
+		desc_add(b, td->kv[i].key, td->kv[i].value);
 }
 
 static void emit(struct engine *e, const struct registry_entry *re, struct record_input *in,
@@ -268,6 +306,7 @@ static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 	const struct rule *rule;
 	struct record_input in;
 	struct desc_builder b;
+	struct txn_description td;
 	struct txn_where w;
 	char req_uid[ADDR_STR_MAX];
 
@@ -302,7 +341,7 @@ static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 	in.responder = (struct record_party){1, rep->responder_uid ? rep->responder_uid : "",
 					     rep->response, rep->response_len, rep->response_len};
 	desc_add_where(e, &b, &w);
-	desc_add_txn(&b, rep->txn);
+	desc_add_txn(&b, rep->txn, &td);
 	for (size_t i = 0; rep->desc && i < rep->n_desc; i++)
 		desc_add(&b, rep->desc[i].key, rep->desc[i].value);
 	desc_add(&b, "Vendor Code", rep->vendor_code);
@@ -365,6 +404,7 @@ static void on_txn_expired(const struct x1367_txn *x, void *arg)
 	const struct registry_entry *re = x->owner;
 	struct record_input in;
 	struct desc_builder b;
+	struct txn_description td;
 	char req_uid[ADDR_STR_MAX];
 
 	addr_format(&x->where.requester, req_uid, sizeof(req_uid));
@@ -372,10 +412,10 @@ static void on_txn_expired(const struct x1367_txn *x, void *arg)
 	memset(&b, 0, sizeof(b));
 	in.ts_usec = x->deadline_usec;
 	in.error_code = "10";
-	in.requester = (struct record_party){1, req_uid, x->bytes, x->len, x->wire_len};
-	in.responder = (struct record_party){1, x->responder_uid, NULL, 0, 0};
 	desc_add_where(e, &b, &x->where);
-	desc_add_txn(&b, x);
+	desc_add_txn(&b, x, &td);
+	in.requester = (struct record_party){1, req_uid, x->bytes, x->len, x->wire_len};
+	in.responder = (struct record_party){1, td.uid, NULL, 0, 0};
 	desc_add_fmt(&b, "Detail", "no response within %u ms of the request", re->timeout_ms);
 	emit(e, re, &in, &b);
 }

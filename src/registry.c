@@ -1,7 +1,12 @@
 /* The dissector registry: checks each descriptor before the engine runs it. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include "registry.h"
+
+/* ABI 1.0's descriptor ended with event_names. */
+#define X1367_DISSECTOR_SIZE_1_0 \
+	(offsetof(struct x1367_dissector, event_names) + sizeof(const char *const *))
 
 /* Built-in dissectors: one line each. */
 extern const struct x1367_dissector x1367_builtin_modbus;
@@ -19,9 +24,10 @@ static int check_descriptor(const struct x1367_dissector *d, char err[REGISTRY_E
 			 (unsigned)d->abi_major, (unsigned)X1367_ABI_MAJOR);
 		return -1;
 	}
-	/* A descriptor smaller than the engine's view lacks fields the engine
-	 * would read: refuse rather than read past it. */
-	if (d->struct_size < sizeof(struct x1367_dissector)) {
+	/* Smaller than ABI 1.0's descriptor: not one of ours.  Between that
+	 * and this engine's size: an older minor, whose missing fields the
+	 * copy leaves NULL (registry_add). */
+	if (d->struct_size < X1367_DISSECTOR_SIZE_1_0) {
 		snprintf(err, REGISTRY_ERR_LEN, "descriptor too small (%u bytes)", (unsigned)d->struct_size);
 		return -1;
 	}
@@ -71,7 +77,8 @@ int registry_add(struct registry *r, const struct x1367_dissector *d, char err[R
 		return -1;
 	struct registry_entry *e = &r->e[r->n];
 	memset(e, 0, sizeof(*e));
-	e->d = d;
+	memcpy(&e->copy, d, d->struct_size < sizeof(e->copy) ? d->struct_size : sizeof(e->copy));
+	e->d = &e->copy;
 	e->index = (unsigned)r->n;
 	e->timeout_ms = d->request_timeout_ms ? d->request_timeout_ms : 5000;
 	e->ndpi_proto = -1;

@@ -14,7 +14,9 @@
 #define REGISTRY_ERR_LEN 256
 
 struct registry_entry {
-	const struct x1367_dissector *d;
+	const struct x1367_dissector *d;   /* points at `copy` */
+	struct x1367_dissector copy;       /* the descriptor at this engine's size:
+	                                    * fields an older minor lacks are NULL */
 	unsigned index;                 /* position, for per-protocol counters */
 	uint32_t timeout_ms;            /* request timeout in force */
 	int ndpi_proto;                 /* nDPI id resolved from d->ndpi_name, or -1 */

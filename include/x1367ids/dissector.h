@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 #define X1367_ABI_MAJOR 1
-#define X1367_ABI_MINOR 0
+#define X1367_ABI_MINOR 1
 
 /* The one symbol a plugin exports.  The major version is part of its name,
  * so a plugin built for another major version does not even resolve. */
@@ -189,8 +189,10 @@ struct x1367_txn_request {
 	struct x1367_txn_key key;
 	const uint8_t *bytes;              /* the request as on the wire */
 	size_t len;
-	const char *responder_uid;         /* Unique ID of who should answer */
-	const struct x1367_kv *desc;       /* kept for the answer's record */
+	const char *responder_uid;         /* Unique ID of who should answer, or NULL
+	                                    * to let describe_request say it later */
+	const struct x1367_kv *desc;       /* kept for the answer's record (or
+	                                    * none: describe_request is asked) */
 	size_t n_desc;
 	uint32_t flags;                    /* enum x1367_txn_flags */
 };
@@ -250,6 +252,17 @@ struct x1367_engine_api {
 	void (*format_addr)(const struct x1367_addr *addr, char *buf, size_t len);
 };
 
+/* A stored request, as describe_request sees it. */
+struct x1367_request_view {
+	uint32_t struct_size;
+	const uint8_t *bytes;              /* as stored (maybe cut at the cap) */
+	size_t len;
+	size_t wire_len;                   /* its length on the wire */
+	const struct x1367_addr *requester;
+	const struct x1367_addr *responder;  /* a multicast group for group requests */
+	uint16_t requester_port, responder_port;
+};
+
 /* ---- The descriptor ---------------------------------------------------- */
 
 enum x1367_parse_result {
@@ -294,6 +307,17 @@ struct x1367_dissector {
 	void (*flow_end)(x1367_ctx *ctx, void *state);
 	/* Names of the dissector's own events, NULL-terminated (for docs/stats). */
 	const char *const *event_names;
+
+	/* ---- ABI 1.1 (a 1.0 descriptor ends above: these read as NULL) ---- */
+
+	/* Describe a stored request, only when a record needs it (an error
+	 * answer or a timeout), instead of formatting Description fields and
+	 * the responder's Unique ID for every request: a request opened with
+	 * responder_uid NULL and no desc gets both from here.  `req` may be
+	 * cut at the configured cap.  Writes the Unique ID into uid, up to
+	 * max_kv fields whose strings live in buf; returns how many fields. */
+	size_t (*describe_request)(const struct x1367_request_view *req, char *uid, size_t uid_len,
+				   struct x1367_kv *kv, size_t max_kv, char *buf, size_t buf_len);
 };
 
 typedef const struct x1367_dissector *(*x1367_dissector_entry_fn)(void);
