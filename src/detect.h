@@ -13,7 +13,7 @@
 #include "packet.h"
 #include "registry.h"
 
-#define DETECT_MAX_PACKETS 8   /* payload packets examined before giving up */
+#define DETECT_MAX_PACKETS 4   /* payload packets examined before giving up */
 #define DETECT_ERR_LEN 256
 
 enum detect_state {

@@ -877,7 +877,6 @@ static json_object *txn_json(const struct engine *e)
 	add_u64(o, "no_response", t->timed_out);
 	add_u64(o, "expired_without_record", t->expired_silently);
 	add_u64(o, "answer_maybe_lost", t->answer_maybe_lost);
-	add_u64(o, "duplicates", t->duplicates);
 	add_u64(o, "dropped_table_full", t->dropped_table_full);
 	add_u64(o, "dropped_flow_full", t->dropped_flow_full);
 	add_u64(o, "peak_pending", t->peak_pending);

@@ -36,6 +36,8 @@
 #include "addr.h"
 #include "flow.h"
 
+#define FLOW_INITIAL_BUCKETS 4096
+
 #define FLOW_CHUNK 4096
 #define FLOW_DEFAULT_MAX 262144
 #define FLOW_DEFAULT_TCP_IDLE_MS 600000
@@ -57,6 +59,7 @@ struct flow_chunk {
 struct flow_table {
 	struct flow **buckets;
 	size_t mask;                   /* bucket count - 1 */
+	size_t max_buckets;            /* the bucket count max_flows calls for */
 	uint64_t k0, k1;               /* SipHash key */
 
 	size_t max_flows;
@@ -305,6 +308,26 @@ static void to_free_list(struct flow_table *t, struct flow *f)
 
 /* ---- the table ------------------------------------------------------------ */
 
+/* Twice the buckets, every flow rehashed: once per doubling of the active
+ * flows, so the cost per flow stays constant.  On allocation failure the
+ * chains just get longer. */
+static void grow_buckets(struct flow_table *t)
+{
+	size_t nb = (t->mask + 1) * 2;
+	struct flow **b = calloc(nb, sizeof(*b));
+	if (!b)
+		return;
+	for (size_t i = 0; i <= t->mask; i++)
+		for (struct flow *f = t->buckets[i], *next; f; f = next) {
+			next = f->hnext;
+			f->hnext = b[f->hash & (nb - 1)];
+			b[f->hash & (nb - 1)] = f;
+		}
+	free(t->buckets);
+	t->buckets = b;
+	t->mask = nb - 1;
+}
+
 struct flow_table *flow_table_new(size_t max_flows, uint32_t tcp_idle_ms,
 				  uint32_t udp_idle_ms, flow_release_fn release, void *arg)
 {
@@ -315,6 +338,12 @@ struct flow_table *flow_table_new(size_t max_flows, uint32_t tcp_idle_ms,
 	size_t nb = 1;
 	while (nb < t->max_flows && nb < ((size_t)1 << 30))
 		nb <<= 1;
+	/* Start small and double with the flows: a bucket array sized for
+	 * the busy hour of a big site would miss the cache on every packet of
+	 * a quiet one. */
+	t->max_buckets = nb;
+	if (nb > FLOW_INITIAL_BUCKETS)
+		nb = FLOW_INITIAL_BUCKETS;
 	t->buckets = calloc(nb, sizeof(*t->buckets));
 	if (!t->buckets) {
 		free(t);
@@ -399,6 +428,8 @@ struct flow *flow_get(struct flow_table *t, const struct packet *p, int *side, i
 	t->recent = f;
 	t->stats.created++;
 	t->stats.active++;
+	if (t->stats.active > t->mask + 1 && t->mask + 1 < t->max_buckets)
+		grow_buckets(t);
 	if (t->stats.active > t->stats.peak_active)
 		t->stats.peak_active = t->stats.active;
 	if (created)

@@ -342,10 +342,10 @@ struct x1367_txn *txn_open(struct txn_table *t, const void *owner, const struct 
 
 	if (req->key.len > X1367_TXN_KEY_MAX || !req->key.len)
 		return NULL;
-	/* Not a TCP retransmission (reassembly drops those) but a request sent
-	 * again: each one is a request on the wire, each may go unanswered. */
-	if (lookup(t, owner, w, &req->key, multicast))
-		t->stats.duplicates++;
+	/* A key already open (not a TCP retransmission: reassembly drops
+	 * those, but a request sent again) is simply another request: each
+	 * may go unanswered.  Not looked up here: a probe per request would
+	 * cost a cache miss on the common path for a statistic. */
 	if (!can_open(t, fl) || !(ol = owner_list(t, owner)))
 		return NULL;
 	struct x1367_txn *x = entry_alloc(t);

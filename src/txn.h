@@ -23,7 +23,6 @@ struct txn_stats {
 	uint64_t expired_silently;    /* multicast or no-timeout requests */
 	uint64_t answer_maybe_lost;   /* deadline passed after the capture lost
 	                               * bytes from the responder: not reported */
-	uint64_t duplicates;          /* opened while the same key was open */
 	uint64_t dropped_table_full;
 	uint64_t dropped_flow_full;
 	uint64_t desc_truncated;      /* Description fields that did not fit */
@@ -85,8 +84,8 @@ const struct txn_stats *txn_table_stats(const struct txn_table *t);
 
 /* Open, on the list of the flow that carried the request (bounded by
  * max_per_flow).  Returns the entry, or NULL when a bound refuses it
- * (counted).  A key already open is opened again (counted as duplicate);
- * responses answer the oldest first. */
+ * (counted).  A key already open is opened again; responses answer the
+ * oldest first. */
 struct x1367_txn *txn_open(struct txn_table *t, const void *owner, const struct txn_where *w,
 			   const struct x1367_txn_request *req, uint64_t ts_usec,
 			   uint32_t timeout_ms, struct txn_list *flow_list);
