@@ -4,3 +4,4 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 "$HERE/modbus-pymodbus.sh"
 "$HERE/echonet-npm.sh"
+"$HERE/appendix-i1-scan.sh"
