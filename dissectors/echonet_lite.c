@@ -284,54 +284,25 @@ static enum el_verdict el_parse(const uint8_t *data, size_t len, struct el_frame
 
 /* ---- Description fields -------------------------------------------------- */
 
-#define DESC_MAX 10
-#define DESC_BUF 1024
-#define PROPS_TEXT_MAX 600     /* longer lists end in "..." */
-/* A request's list is stored with its transaction, in little room. */
-#define REQ_PROPS_TEXT_MAX 120
 
-struct el_desc {
-	struct x1367_kv kv[DESC_MAX];
-	size_t n;
-	char buf[DESC_BUF];
-	size_t used;
-};
-
-static void desc_add(struct el_desc *d, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void desc_add(struct el_desc *d, const char *key, const char *fmt, ...)
-{
-	if (d->n >= DESC_MAX || d->used >= sizeof(d->buf))
-		return;
-	char *out = d->buf + d->used;
-	size_t room = sizeof(d->buf) - d->used;
-	va_list ap;
-	va_start(ap, fmt);
-	int w = vsnprintf(out, room, fmt, ap);
-	va_end(ap);
-	if (w < 0 || (size_t)w >= room)
-		return;
-	d->used += (size_t)w + 1;
-	d->kv[d->n].key = key;
-	d->kv[d->n].value = out;
-	d->n++;
-}
-
-static void desc_eoj(struct el_desc *d, const char *key, const uint8_t eoj[3])
+static void desc_eoj(struct x1367_desc *d, const char *key, const uint8_t eoj[3])
 {
 	const char *name = class_name(eoj);
 	if (name)
-		desc_add(d, key, "%02X%02X%02X %s", eoj[0], eoj[1], eoj[2], name);
+		x1367_desc_add(d, key, "%02X%02X%02X %s", eoj[0], eoj[1], eoj[2], name);
 	else
-		desc_add(d, key, "%02X%02X%02X", eoj[0], eoj[1], eoj[2]);
+		x1367_desc_add(d, key, "%02X%02X%02X", eoj[0], eoj[1], eoj[2]);
 }
 
-static void desc_esv(struct el_desc *d, const char *key, uint8_t esv)
+static void desc_esv(struct x1367_desc *d, const char *key, uint8_t esv)
 {
 	const struct el_esv *e = esv_find(esv);
-	desc_add(d, key, "%s (0x%02X)", e ? e->name : "Unknown ESV", esv);
+	x1367_desc_add(d, key, "%s (0x%02X)", e ? e->name : "Unknown ESV", esv);
 }
+
+#define PROPS_TEXT_MAX 600     /* longer lists end in "..." */
+/* A request's list is stored with its transaction, in little room. */
+#define REQ_PROPS_TEXT_MAX 120
 
 /* Appends to a bounded text: ", " between items, "..." once full. */
 struct text {
@@ -398,19 +369,19 @@ static void refused_props(const struct el_frame *f, struct text *t)
 /* A request's fields are stored with its transaction and the engine puts
  * them in the record of its answer or its timeout; an answer's fields sit
  * beside them, so the two sets of names must differ. */
-static void desc_request(struct el_desc *d, const struct el_frame *f, const char *props)
+static void desc_request(struct x1367_desc *d, const struct el_frame *f, const char *props)
 {
-	desc_add(d, "TID", "%u", f->tid);
+	x1367_desc_add(d, "TID", "%u", f->tid);
 	desc_esv(d, "Request ESV", f->esv);
 	desc_eoj(d, "Request SEOJ", f->seoj);
 	desc_eoj(d, "Request DEOJ", f->deoj);
-	desc_add(d, "Requested Properties", "%s", props);
+	x1367_desc_add(d, "Requested Properties", "%s", props);
 }
 
-static void desc_answer(struct el_desc *d, const struct el_frame *f, int with_tid)
+static void desc_answer(struct x1367_desc *d, const struct el_frame *f, int with_tid)
 {
 	if (with_tid)
-		desc_add(d, "TID", "%u", f->tid);
+		x1367_desc_add(d, "TID", "%u", f->tid);
 	desc_esv(d, "ESV", f->esv);
 	desc_eoj(d, "SEOJ", f->seoj);
 	desc_eoj(d, "DEOJ", f->deoj);
@@ -450,30 +421,12 @@ static void on_request(x1367_ctx *ctx, const struct x1367_packet *pkt, const str
 	api->txn_open(ctx, &req);
 }
 
-/* Copy Description fields out to the engine's buffers. */
-static size_t desc_export(const struct el_desc *d, struct x1367_kv *kv, size_t max_kv, char *buf,
-			  size_t buf_len)
-{
-	size_t n = 0, used = 0;
-	for (size_t i = 0; i < d->n && n < max_kv; i++) {
-		size_t vl = strlen(d->kv[i].value) + 1;
-		if (used + vl > buf_len)
-			break;
-		memcpy(buf + used, d->kv[i].value, vl);
-		kv[n].key = d->kv[i].key;
-		kv[n].value = buf + used;
-		used += vl;
-		n++;
-	}
-	return n;
-}
-
 /* A stored request, parsed again.  Stored bytes may be cut at the
  * engine's cap: then only the header is described. */
 static size_t el_describe(const struct x1367_request_view *req, char *uid, size_t uid_len,
 			  struct x1367_kv *kv, size_t max_kv, char *buf, size_t buf_len)
 {
-	struct el_desc d = {.n = 0};
+	struct x1367_desc d = {.n = 0};
 	struct text props = {.cap = REQ_PROPS_TEXT_MAX};
 	struct el_frame f;
 
@@ -495,7 +448,7 @@ static size_t el_describe(const struct x1367_request_view *req, char *uid, size_
 	desc_request(&d, &f, props.buf);
 	/* For a multicast request the group is who should answer. */
 	eoj_uid(req->responder, f.deoj, uid, uid_len);
-	return desc_export(&d, kv, max_kv, buf, buf_len);
+	return x1367_desc_export(&d, kv, max_kv, buf, buf_len);
 }
 
 /* The request this answer belongs to, or NULL.  The engine matched
@@ -530,14 +483,14 @@ static x1367_txn *find_request(x1367_ctx *ctx, const struct el_frame *f)
 static void report_sna(x1367_ctx *ctx, const struct x1367_packet *pkt, const struct el_frame *f,
 		       x1367_txn *txn)
 {
-	struct el_desc d = {.n = 0};
+	struct x1367_desc d = {.n = 0};
 	struct text refused = {.len = 0};
 	char vendor[4], uid[64];
 
 	desc_answer(&d, f, txn == NULL);
 	refused_props(f, &refused);
 	if (refused.len)
-		desc_add(&d, "Refused Properties", "%s", refused.buf);
+		x1367_desc_add(&d, "Refused Properties", "%s", refused.buf);
 	snprintf(vendor, sizeof(vendor), "%02X", f->esv);
 	eoj_uid(pkt->src, f->seoj, uid, sizeof(uid));
 	struct x1367_report rep = {
@@ -686,19 +639,11 @@ static enum x1367_parse_result parse_dir(x1367_ctx *ctx, void *state,
 }
 
 /* Both directions carry requests and answers alike (any node may ask any
- * other), so the ESV decides, not the direction. */
-static enum x1367_parse_result parse_to_server(x1367_ctx *ctx, void *state,
-					       const struct x1367_packet *pkt,
-					       const uint8_t *data, size_t len, size_t *consumed)
+ * other), so the ESV decides, not the direction: one callback for both. */
+static enum x1367_parse_result el_parse_bytes(x1367_ctx *ctx, void *state, const struct x1367_packet *pkt,
+					 const uint8_t *data, size_t len, size_t *consumed)
 {
-	return parse_dir(ctx, state, pkt, data, len, consumed, X1367_TO_SERVER);
-}
-
-static enum x1367_parse_result parse_to_client(x1367_ctx *ctx, void *state,
-					       const struct x1367_packet *pkt,
-					       const uint8_t *data, size_t len, size_t *consumed)
-{
-	return parse_dir(ctx, state, pkt, data, len, consumed, X1367_TO_CLIENT);
+	return parse_dir(ctx, state, pkt, data, len, consumed, (enum x1367_dir)pkt->dir);
 }
 
 static void el_gap(x1367_ctx *ctx, void *state, enum x1367_dir dir)
@@ -766,8 +711,8 @@ const struct x1367_dissector x1367_builtin_echonet_lite = {
 	.init = el_init,
 	.probe = el_probe,
 	.parse = {
-		[X1367_TO_SERVER] = parse_to_server,
-		[X1367_TO_CLIENT] = parse_to_client,
+		[X1367_TO_SERVER] = el_parse_bytes,
+		[X1367_TO_CLIENT] = el_parse_bytes,
 	},
 	.gap = el_gap,
 	.event_names = el_events,

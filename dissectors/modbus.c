@@ -154,61 +154,31 @@ static const char *exception_name(uint8_t code)
 
 /* ---- Description fields -------------------------------------------------- */
 
-#define DESC_MAX 12
-#define DESC_BUF 512
-
-struct mb_desc {
-	struct x1367_kv kv[DESC_MAX];
-	size_t n;
-	char buf[DESC_BUF];
-	size_t used;
-};
-
-static void desc_add(struct mb_desc *d, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void desc_add(struct mb_desc *d, const char *key, const char *fmt, ...)
-{
-	if (d->n >= DESC_MAX || d->used >= sizeof(d->buf))
-		return;
-	char *out = d->buf + d->used;
-	size_t room = sizeof(d->buf) - d->used;
-	va_list ap;
-	va_start(ap, fmt);
-	int w = vsnprintf(out, room, fmt, ap);
-	va_end(ap);
-	if (w < 0 || (size_t)w >= room)
-		return;
-	d->used += (size_t)w + 1;
-	d->kv[d->n].key = key;
-	d->kv[d->n].value = out;
-	d->n++;
-}
 
 /* "Read Holding Registers (3)", "Read Device Identification (43/14)".
  * `pdu` starts after the function code; it may be empty (exceptions). */
-static void desc_function(struct mb_desc *d, uint8_t fc, const uint8_t *pdu, size_t pdu_len)
+static void desc_function(struct x1367_desc *d, uint8_t fc, const uint8_t *pdu, size_t pdu_len)
 {
 	const struct mb_function *f = function_find(fc);
 
 	if (fc == FC_MEI && pdu_len >= 1) {
 		for (size_t i = 0; i < N_ELEMS(mei_types); i++)
 			if (mei_types[i].type == pdu[0]) {
-				desc_add(d, "Function", "%s (%u/%u)", mei_types[i].name, fc, pdu[0]);
+				x1367_desc_add(d, "Function", "%s (%u/%u)", mei_types[i].name, fc, pdu[0]);
 				return;
 			}
-		desc_add(d, "Function", "%s (%u/%u)", f->name, fc, pdu[0]);
+		x1367_desc_add(d, "Function", "%s (%u/%u)", f->name, fc, pdu[0]);
 	} else if (f) {
-		desc_add(d, "Function", "%s (%u)", f->name, fc);
+		x1367_desc_add(d, "Function", "%s (%u)", f->name, fc);
 	} else if (function_user_defined(fc)) {
-		desc_add(d, "Function", "User-defined function %u", fc);
+		x1367_desc_add(d, "Function", "User-defined function %u", fc);
 	} else {
-		desc_add(d, "Function", "Unknown function (%u)", fc);
+		x1367_desc_add(d, "Function", "Unknown function (%u)", fc);
 	}
 }
 
 /* The request's own fields: what was read or written, and where. */
-static void desc_request_fields(struct mb_desc *d, uint8_t fc, const uint8_t *pdu, size_t pdu_len)
+static void desc_request_fields(struct x1367_desc *d, uint8_t fc, const uint8_t *pdu, size_t pdu_len)
 {
 	const struct mb_function *f = function_find(fc);
 	struct x1367_reader rd;
@@ -220,29 +190,29 @@ static void desc_request_fields(struct mb_desc *d, uint8_t fc, const uint8_t *pd
 		return;
 	switch (f->fields) {
 	case MB_F_ADDR_QTY:
-		desc_add(d, "Address", "%u", a);
-		desc_add(d, "Quantity", "%u", b);
+		x1367_desc_add(d, "Address", "%u", a);
+		x1367_desc_add(d, "Quantity", "%u", b);
 		break;
 	case MB_F_ADDR_VALUE:
-		desc_add(d, "Address", "%u", a);
-		desc_add(d, "Value", "0x%04X", b);
+		x1367_desc_add(d, "Address", "%u", a);
+		x1367_desc_add(d, "Value", "0x%04X", b);
 		break;
 	case MB_F_ADDR:
-		desc_add(d, "Address", "%u", a);
+		x1367_desc_add(d, "Address", "%u", a);
 		break;
 	case MB_F_READ_WRITE: {
 		uint16_t wa = x1367_rd_be16(&rd);
 		uint16_t wq = x1367_rd_be16(&rd);
-		desc_add(d, "Address", "%u", a);
-		desc_add(d, "Quantity", "%u", b);
+		x1367_desc_add(d, "Address", "%u", a);
+		x1367_desc_add(d, "Quantity", "%u", b);
 		if (x1367_rd_ok(&rd)) {
-			desc_add(d, "Write Address", "%u", wa);
-			desc_add(d, "Write Quantity", "%u", wq);
+			x1367_desc_add(d, "Write Address", "%u", wa);
+			x1367_desc_add(d, "Write Quantity", "%u", wq);
 		}
 		break;
 	}
 	case MB_F_SUBFUNC:
-		desc_add(d, "Sub-function", "%u", a);
+		x1367_desc_add(d, "Sub-function", "%u", a);
 		break;
 	case MB_F_NONE:
 		break;
@@ -251,7 +221,7 @@ static void desc_request_fields(struct mb_desc *d, uint8_t fc, const uint8_t *pd
 
 /* Everything a request says about itself: stored with the transaction,
  * the engine puts it in the record of its exception or of its timeout. */
-static void desc_request(struct mb_desc *d, const uint8_t *adu, size_t len)
+static void desc_request(struct x1367_desc *d, const uint8_t *adu, size_t len)
 {
 	struct x1367_reader rd;
 	x1367_rd_init(&rd, adu, len);
@@ -262,8 +232,8 @@ static void desc_request(struct mb_desc *d, const uint8_t *adu, size_t len)
 
 	if (!x1367_rd_ok(&rd))
 		return;
-	desc_add(d, "Transaction ID", "%u", tid);
-	desc_add(d, "Unit ID", "%u", unit);
+	x1367_desc_add(d, "Transaction ID", "%u", tid);
+	x1367_desc_add(d, "Unit ID", "%u", unit);
 	desc_function(d, fc, adu + rd.pos, len - rd.pos);
 	desc_request_fields(d, fc, adu + rd.pos, len - rd.pos);
 }
@@ -371,28 +341,10 @@ static void on_request(x1367_ctx *ctx, const struct x1367_packet *pkt, const uin
 	api->txn_open(ctx, &req);
 }
 
-/* Copy Description fields out to the engine's buffers. */
-static size_t desc_export(const struct mb_desc *d, struct x1367_kv *kv, size_t max_kv, char *buf,
-			  size_t buf_len)
-{
-	size_t n = 0, used = 0;
-	for (size_t i = 0; i < d->n && n < max_kv; i++) {
-		size_t vl = strlen(d->kv[i].value) + 1;
-		if (used + vl > buf_len)
-			break;
-		memcpy(buf + used, d->kv[i].value, vl);
-		kv[n].key = d->kv[i].key;
-		kv[n].value = buf + used;
-		used += vl;
-		n++;
-	}
-	return n;
-}
-
 static size_t modbus_describe(const struct x1367_request_view *req, char *uid, size_t uid_len,
 			      struct x1367_kv *kv, size_t max_kv, char *buf, size_t buf_len)
 {
-	struct mb_desc d = {.n = 0};
+	struct x1367_desc d = {.n = 0};
 	struct x1367_reader rd;
 
 	x1367_rd_init(&rd, req->bytes, req->len);
@@ -400,7 +352,7 @@ static size_t modbus_describe(const struct x1367_request_view *req, char *uid, s
 	uint8_t unit = x1367_rd_u8(&rd);
 	unit_uid(req->responder, unit, uid, uid_len);
 	desc_request(&d, req->bytes, req->len);
-	return desc_export(&d, kv, max_kv, buf, buf_len);
+	return x1367_desc_export(&d, kv, max_kv, buf, buf_len);
 }
 
 /* The request a response answers, or NULL.  A response whose function is
@@ -441,14 +393,14 @@ static void report_exception(x1367_ctx *ctx, const struct x1367_packet *pkt, con
 	/* With a request, the engine adds the fields stored with it (tid,
 	 * unit, function, address...); without one, the response says what
 	 * it can. */
-	struct mb_desc d = {.n = 0};
+	struct x1367_desc d = {.n = 0};
 	if (!txn) {
-		desc_add(&d, "Transaction ID", "%u", h->tid);
-		desc_add(&d, "Unit ID", "%u", h->unit);
+		x1367_desc_add(&d, "Transaction ID", "%u", h->tid);
+		x1367_desc_add(&d, "Unit ID", "%u", h->unit);
 		desc_function(&d, h->fc & 0x7F, NULL, 0);
 		api->event(ctx, X1367_EV_RESPONSE_WITHOUT_REQUEST);
 	}
-	desc_add(&d, "Exception", "%s (%u)", exception_name(code), code);
+	x1367_desc_add(&d, "Exception", "%s (%u)", exception_name(code), code);
 
 	char vendor[4], uid[64];
 	snprintf(vendor, sizeof(vendor), "%02X", code);
@@ -568,18 +520,11 @@ static enum x1367_parse_result parse_dir(x1367_ctx *ctx, void *state,
 	return parse_stream(ctx, state ? state : &none, pkt, data, len, consumed, dir);
 }
 
-static enum x1367_parse_result parse_to_server(x1367_ctx *ctx, void *state,
-					       const struct x1367_packet *pkt,
-					       const uint8_t *data, size_t len, size_t *consumed)
+/* One callback serves both directions: the packet says which. */
+static enum x1367_parse_result modbus_parse(x1367_ctx *ctx, void *state, const struct x1367_packet *pkt,
+					 const uint8_t *data, size_t len, size_t *consumed)
 {
-	return parse_dir(ctx, state, pkt, data, len, consumed, X1367_TO_SERVER);
-}
-
-static enum x1367_parse_result parse_to_client(x1367_ctx *ctx, void *state,
-					       const struct x1367_packet *pkt,
-					       const uint8_t *data, size_t len, size_t *consumed)
-{
-	return parse_dir(ctx, state, pkt, data, len, consumed, X1367_TO_CLIENT);
+	return parse_dir(ctx, state, pkt, data, len, consumed, (enum x1367_dir)pkt->dir);
 }
 
 /* After lost bytes the stream resumes anywhere inside an ADU: find the
@@ -642,8 +587,8 @@ const struct x1367_dissector x1367_builtin_modbus = {
 	.init = modbus_init,
 	.probe = modbus_probe,
 	.parse = {
-		[X1367_TO_SERVER] = parse_to_server,
-		[X1367_TO_CLIENT] = parse_to_client,
+		[X1367_TO_SERVER] = modbus_parse,
+		[X1367_TO_CLIENT] = modbus_parse,
 	},
 	.gap = modbus_gap,
 	.event_names = modbus_events,

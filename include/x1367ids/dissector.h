@@ -18,8 +18,11 @@
 #ifndef X1367IDS_DISSECTOR_H
 #define X1367IDS_DISSECTOR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -158,6 +161,61 @@ struct x1367_kv {
 	const char *key;
 	const char *value;
 };
+
+/* ---- Description fields, built by the dissector ------------------------
+ * Header-only helpers (no engine symbol): format fields into one buffer,
+ * then hand them to the engine (txn_request.desc, report.desc) or copy
+ * them out in describe_request. */
+
+#define X1367_DESC_MAX 16
+#define X1367_DESC_BUF 1024
+
+struct x1367_desc {
+	struct x1367_kv kv[X1367_DESC_MAX];
+	size_t n;
+	char buf[X1367_DESC_BUF];
+	size_t used;
+};
+
+static inline void x1367_desc_add(struct x1367_desc *d, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A field that does not fit is left out, never cut. */
+static inline void x1367_desc_add(struct x1367_desc *d, const char *key, const char *fmt, ...)
+{
+	if (d->n >= X1367_DESC_MAX || d->used >= sizeof(d->buf))
+		return;
+	char *out = d->buf + d->used;
+	size_t room = sizeof(d->buf) - d->used;
+	va_list ap;
+	va_start(ap, fmt);
+	int w = vsnprintf(out, room, fmt, ap);
+	va_end(ap);
+	if (w < 0 || (size_t)w >= room)
+		return;
+	d->used += (size_t)w + 1;
+	d->kv[d->n].key = key;
+	d->kv[d->n].value = out;
+	d->n++;
+}
+
+/* Copy the fields into the engine's arrays (describe_request). */
+static inline size_t x1367_desc_export(const struct x1367_desc *d, struct x1367_kv *kv, size_t max_kv,
+				       char *buf, size_t buf_len)
+{
+	size_t n = 0, used = 0;
+	for (size_t i = 0; i < d->n && n < max_kv; i++) {
+		size_t vl = strlen(d->kv[i].value) + 1;
+		if (used + vl > buf_len)
+			break;
+		memcpy(buf + used, d->kv[i].value, vl);
+		kv[n].key = d->kv[i].key;
+		kv[n].value = buf + used;
+		used += vl;
+		n++;
+	}
+	return n;
+}
 
 /* ---- Transactions ------------------------------------------------------ */
 
