@@ -658,8 +658,7 @@ void engine_packet(struct engine *e, const uint8_t *data, size_t caplen, uint32_
 	advance_clock(e, ts_usec);
 	if (decode_packet(&e->dec, data, caplen, wire_len, ts_usec, &p) != DECODE_OK)
 		return;
-	struct flow *f = flow_get(e->flows, &p, &side, &created);
-	flow_touch(e->flows, f, e->clock);
+	struct flow *f = flow_get(e->flows, &p, &side, &created);   /* marks it seen */
 	if (created)
 		detect_new_flow(e->detect, f, &p, side);
 	if (f->detect_state == DETECT_PROBING)
