@@ -452,7 +452,7 @@ static void on_silence(const struct silence_device *d, uint64_t at_usec, void *a
 
 /* ---- feeding dissectors ------------------------------------------------- */
 
-static void flow_pseudo_packet(const struct engine *e, const struct flow *f, enum x1367_dir dir,
+static void flow_pseudo_packet(const struct flow *f, enum x1367_dir dir,
 			       struct packet *p);
 
 static void ctx_enter(struct engine *e, struct flow *f, const struct packet *p, enum x1367_dir dir)
@@ -553,7 +553,7 @@ static void dissect_tcp(struct engine *e, struct flow *f, const struct packet *p
 		 * capture has not delivered: maybe a hole it will never fill.
 		 * Any delivery that follows is the other direction's data. */
 		struct packet pseudo;
-		flow_pseudo_packet(e, f, (enum x1367_dir)!dir, &pseudo);
+		flow_pseudo_packet(f, (enum x1367_dir)!dir, &pseudo);
 		ctx_enter(e, f, &pseudo, (enum x1367_dir)!dir);
 		tcp_stream_ack(&e->reasm, peer, p->tcp_ack, &cons);
 	}
@@ -589,12 +589,13 @@ static void dissect(struct engine *e, struct flow *f, const struct packet *p, in
 /* ---- flows leaving the table --------------------------------------------- */
 
 /* A packet standing for the flow itself, for calls made when it ends. */
-static void flow_pseudo_packet(const struct engine *e, const struct flow *f, enum x1367_dir dir,
+static void flow_pseudo_packet(const struct flow *f, enum x1367_dir dir,
 			       struct packet *p)
 {
 	int from_b = (dir == X1367_TO_CLIENT) == (f->server_side == 1);
 	memset(p, 0, sizeof(*p));
-	p->ts_usec = e->clock;
+	/* What happens as the flow ends happened at its last packet. */
+	p->ts_usec = f->last_seen;
 	p->vlan = f->key.vlan;
 	p->l4proto = f->key.proto;
 	p->src = from_b ? f->key.b : f->key.a;
@@ -610,13 +611,13 @@ static void release_flow(struct flow *f, void *arg)
 
 	if (f->dissector && f->dstate) {
 		struct tcp_consumer cons = {tcp_deliver, tcp_gap, e};
-		e->reasm.now_usec = e->clock;
+		e->reasm.now_usec = f->last_seen;
 		for (int dir = 0; dir < 2 && f->key.proto == 6; dir++) {
-			flow_pseudo_packet(e, f, (enum x1367_dir)dir, &pseudo);
+			flow_pseudo_packet(f, (enum x1367_dir)dir, &pseudo);
 			ctx_enter(e, f, &pseudo, (enum x1367_dir)dir);
 			tcp_stream_flush(&e->reasm, &f->tcp[dir], &cons);
 		}
-		flow_pseudo_packet(e, f, X1367_TO_SERVER, &pseudo);
+		flow_pseudo_packet(f, X1367_TO_SERVER, &pseudo);
 		ctx_enter(e, f, &pseudo, X1367_TO_SERVER);
 		if (f->dissector && ((const struct registry_entry *)f->dissector)->d->flow_end)
 			((const struct registry_entry *)f->dissector)->d->flow_end(&e->ctx, f->dstate);

@@ -39,6 +39,11 @@ static void rules_dir(char *buf, size_t len)
 
 void run_start(struct run *r)
 {
+	run_start_with(r, NULL);
+}
+
+void run_start_with(struct run *r, const struct x1367_dissector *extra)
+{
 	char err[RULES_ERR_LEN > ENGINE_ERR_LEN ? RULES_ERR_LEN : ENGINE_ERR_LEN];
 	char rerr[REGISTRY_ERR_LEN];
 	char dir[4096];
@@ -48,6 +53,7 @@ void run_start(struct run *r)
 	r->reg = calloc(1, sizeof(*r->reg));
 	need(r->reg != NULL, "registry", "out of memory");
 	need(registry_add_builtins(r->reg, rerr) == 0, "registry", rerr);
+	need(!extra || registry_add(r->reg, extra, rerr) == 0, "registry", rerr);
 	r->rules = rules_new();
 	rules_dir(dir, sizeof(dir));
 	need(rules_load_dir(r->rules, dir, known, r->reg, err) == 0, "rules", err);

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <x1367ids/dissector.h>
 
 #define FRAME_MAX 70000
 
@@ -40,6 +41,10 @@ struct run {
  * (found through $top_srcdir, or ./rules), Ethernet link type, reporter
  * 192.0.2.254, sensor "test". */
 void run_start(struct run *r);
+/* The same, with one more dissector registered after the built-ins (a
+ * plugin's descriptor, compiled into the test); the rules directory must
+ * then have its table. */
+void run_start_with(struct run *r, const struct x1367_dissector *extra);
 void run_frame(struct run *r, const struct frame *f);
 /* engine_finish, then the records are final. */
 void run_finish(struct run *r);
