@@ -21,6 +21,7 @@
 #include "geoip.h"
 #include "options.h"
 #include "output.h"
+#include "plugin.h"
 #include "registry.h"
 #include "rules.h"
 
@@ -83,6 +84,12 @@ static int reporter_text(const char *given, char out[ADDR_STR_MAX])
 	return 0;
 }
 
+static void warn_line(const char *msg, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "x1367ids: %s\n", msg);
+}
+
 static int protocol_known(const char *name, void *arg)
 {
 	return registry_find(arg, name) != NULL;
@@ -116,6 +123,7 @@ bad:
 struct setup {
 	struct options opt;
 	struct registry reg;
+	struct plugin_set plugins;
 	struct rules *rules;
 	struct geoip *geo;
 	struct output *out;
@@ -127,7 +135,7 @@ struct setup {
 static int configure(struct setup *s, int argc, char **argv)
 {
 	char err[OPTIONS_ERR_LEN > RULES_ERR_LEN ? OPTIONS_ERR_LEN : RULES_ERR_LEN];
-	char rerr[REGISTRY_ERR_LEN], gerr[GEOIP_ERR_LEN];
+	char rerr[REGISTRY_ERR_LEN], gerr[GEOIP_ERR_LEN], perr[PLUGIN_ERR_LEN];
 
 	if (options_parse(&s->opt, argc, argv, err))
 		return fail_line("%s", err), -1;
@@ -139,9 +147,14 @@ static int configure(struct setup *s, int argc, char **argv)
 		return fail_line("--reporter-ip: \"%s\" is not an IPv4 or IPv6 address", s->opt.reporter_ip), -1;
 	if (registry_add_builtins(&s->reg, rerr))
 		return fail_line("%s", rerr), -1;
+	if (plugins_load_dir(&s->plugins, &s->reg, s->opt.plugin_dir ? s->opt.plugin_dir : X1367_PLUGIN_DIR,
+			     s->opt.plugin_dir != NULL, s->opt.disabled, s->opt.n_disabled, perr))
+		return fail_line("%s", perr), -1;
 	if (apply_timeouts(&s->reg, &s->opt, err))
 		return fail_line("%s", err), -1;
 	s->rules = rules_new();
+	if (s->rules)
+		rules_set_warn(s->rules, warn_line, NULL);
 	if (!s->rules || rules_load_dir(s->rules, s->opt.rules_dir ? s->opt.rules_dir : X1367_RULES_DIR,
 					protocol_known, &s->reg, err))
 		return fail_line("%s", s->rules ? err : "out of memory"), -1;
@@ -227,7 +240,8 @@ int main(int argc, char **argv)
 		printf("x1367ids %s (dissector ABI %d.%d)\n", PACKAGE_VERSION, X1367_ABI_MAJOR, X1367_ABI_MINOR);
 		rc = 0;
 	} else if (s.opt.check_config) {
-		fprintf(stderr, "x1367ids: configuration ok (%zu mapping rows)\n", rules_count(s.rules));
+		fprintf(stderr, "x1367ids: configuration ok (%zu dissectors, %zu mapping rows)\n", s.reg.n,
+			rules_count(s.rules));
 		rc = 0;
 	} else {
 		rc = open_outputs(&s) ? EXIT_RUNTIME : replay(&s);
@@ -235,6 +249,7 @@ int main(int argc, char **argv)
 	output_free(s.out);
 	geoip_free(s.geo);
 	rules_free(s.rules);
+	plugins_unload(&s.plugins);
 	options_free(&s.opt);
 	return rc;
 }

@@ -12,7 +12,7 @@ enum {
 	OPT_MAX_FLOWS, OPT_MAX_TXNS, OPT_MAX_TXNS_PER_FLOW, OPT_MAX_CODE_BYTES,
 	OPT_MAX_STREAM_BYTES, OPT_MAX_REASM_BYTES, OPT_TCP_IDLE, OPT_UDP_IDLE,
 	OPT_REQUEST_TIMEOUT, OPT_SILENCE_FACTOR, OPT_NO_STATS, OPT_CHECK_CONFIG,
-	OPT_VERSION,
+	OPT_VERSION, OPT_PLUGIN_DIR, OPT_DISABLE_PLUGIN,
 };
 
 static const struct option long_opts[] = {
@@ -39,6 +39,8 @@ static const struct option long_opts[] = {
 	{"silence-factor", required_argument, NULL, OPT_SILENCE_FACTOR},
 	{"no-stats", no_argument, NULL, OPT_NO_STATS},
 	{"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
+	{"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+	{"disable-plugin", required_argument, NULL, OPT_DISABLE_PLUGIN},
 	{NULL, 0, NULL, 0},
 };
 
@@ -54,6 +56,8 @@ void options_usage(FILE *fp)
 	      "      --reporter-ip ADDR       Reporter address in records (default: first non-loopback)\n"
 	      "      --sensor-name NAME       Description \"Sensor\" (default: host name)\n"
 	      "      --geoip FILE.mmdb        add country/AS of the addresses (repeatable, up to 4)\n"
+	      "      --plugin-dir DIR         load dissector plugins (*.so), default " X1367_PLUGIN_DIR "\n"
+	      "      --disable-plugin NAME    do not use that plugin (repeatable)\n"
 	      "      --request-timeout P=MS   deadline for protocol P's answers (e.g. modbus=5000)\n"
 	      "      --max-flows N            flow table bound (default 262144)\n"
 	      "      --max-transactions N     outstanding requests bound (default 65536)\n"
@@ -134,6 +138,9 @@ static int apply(struct options *o, int id, const char *name, const char *v, cha
 	case OPT_VERSION: o->show_version = 1; return 0;
 	case OPT_REPORTER_IP: o->reporter_ip = v; return 0;
 	case OPT_RULES: o->rules_dir = v; return 0;
+	case OPT_PLUGIN_DIR: o->plugin_dir = v; return 0;
+	case OPT_DISABLE_PLUGIN:
+		return add_to(o->disabled, &o->n_disabled, OPTIONS_MAX_TIMEOUTS, v, name, err);
 	case OPT_SENSOR_NAME: ec->sensor_name = v; return 0;
 	case OPT_GEOIP: return add_to(o->geoip, &o->n_geoip, GEOIP_MAX_DBS, v, name, err);
 	case OPT_REQUEST_TIMEOUT:

@@ -23,6 +23,9 @@ struct options {
 	size_t n_geoip;
 	const char *timeouts[OPTIONS_MAX_TIMEOUTS];   /* "modbus=5000" */
 	size_t n_timeouts;
+	const char *plugin_dir;       /* --plugin-dir; NULL: the default */
+	const char *disabled[OPTIONS_MAX_TIMEOUTS];  /* --disable-plugin NAME */
+	size_t n_disabled;
 	int quiet_stats;              /* --no-stats */
 	int show_help, show_version, check_config;
 	struct engine_config engine;

@@ -32,6 +32,9 @@
 struct rules {
 	struct rule *rows;
 	size_t n, cap;
+	size_t skipped_rows;         /* tables of protocols not loaded */
+	rules_warn_fn warn;
+	void *warn_arg;
 	uint16_t slot[HASH_SLOTS];   /* row index + 1; 0 = empty */
 };
 
@@ -469,10 +472,44 @@ static int load_lines(struct rules *r, FILE *f, struct row_ctx *c)
 	}
 }
 
+/* Rows [first, r->n) were read from one table.  A table whose every row
+ * names one protocol no loaded dissector has is a plugin's table, the
+ * plugin absent or disabled: it is skipped, and said so.  Otherwise every
+ * row's protocol must be known. 0 ok, 1 skipped, -1 error (err set). */
+static int check_protocols(struct rules *r, size_t first, const char *name,
+			   rules_protocol_known_fn known, void *arg, char err[RULES_ERR_LEN])
+{
+	int one_protocol = 1;
+
+	if (!known || first == r->n)
+		return 0;
+	for (size_t i = first + 1; i < r->n && one_protocol; i++)
+		one_protocol = !strcmp(r->rows[i].protocol, r->rows[first].protocol);
+	if (one_protocol && !known(r->rows[first].protocol, arg)) {
+		size_t n = r->n - first;
+		char msg[RULES_ERR_LEN];
+		set_err(msg, "%s: no dissector \"%s\" is loaded: its %zu rows are not used", name,
+			r->rows[first].protocol, n);
+		r->skipped_rows += n;
+		truncate_rows(r, first);
+		if (r->warn)
+			r->warn(msg, r->warn_arg);
+		return 1;
+	}
+	for (size_t i = first; i < r->n; i++)
+		if (!known(r->rows[i].protocol, arg)) {
+			set_err(err, "%s:%d: unknown protocol \"%s\"", name, r->rows[i].line,
+				r->rows[i].protocol);
+			return -1;
+		}
+	return 0;
+}
+
 int rules_load_stream(struct rules *r, FILE *f, const char *name, rules_protocol_known_fn known,
 		      void *arg, char err[RULES_ERR_LEN])
 {
-	struct row_ctx c = { .name = name, .known = known, .arg = arg };
+	/* Protocols are checked once the whole table is read (check_protocols). */
+	struct row_ctx c = { .name = name, .known = NULL, .arg = arg };
 	size_t keep = r->n;
 
 	if (load_lines(r, f, &c) != 0) {
@@ -480,7 +517,22 @@ int rules_load_stream(struct rules *r, FILE *f, const char *name, rules_protocol
 		truncate_rows(r, keep);
 		return -1;
 	}
+	if (check_protocols(r, keep, name, known, arg, err) < 0) {
+		truncate_rows(r, keep);
+		return -1;
+	}
 	return 0;
+}
+
+void rules_set_warn(struct rules *r, rules_warn_fn fn, void *arg)
+{
+	r->warn = fn;
+	r->warn_arg = arg;
+}
+
+size_t rules_skipped_rows(const struct rules *r)
+{
+	return r->skipped_rows;
 }
 
 int rules_load_file(struct rules *r, const char *path, rules_protocol_known_fn known,

@@ -39,6 +39,8 @@ struct rules;
  * loader stays independent of the registry.  A NULL callback accepts any
  * name. */
 typedef int (*rules_protocol_known_fn)(const char *name, void *arg);
+/* Told about a table skipped because its protocol is not loaded. */
+typedef void (*rules_warn_fn)(const char *msg, void *arg);
 
 struct rules *rules_new(void);
 void rules_free(struct rules *r);
@@ -59,5 +61,12 @@ int rules_load_dir(struct rules *r, const char *dir, rules_protocol_known_fn kno
 const struct rule *rules_lookup(const struct rules *r, const char *protocol,
 				const char *vendor_code);
 size_t rules_count(const struct rules *r);
+
+/* A table all of whose rows name one protocol that is not loaded (a
+ * plugin absent or disabled) is skipped: `fn` is told, the rows counted.
+ * A table that mixes a known protocol with an unknown one is an error at
+ * the unknown row. */
+void rules_set_warn(struct rules *r, rules_warn_fn fn, void *arg);
+size_t rules_skipped_rows(const struct rules *r);
 
 #endif

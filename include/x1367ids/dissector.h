@@ -380,6 +380,17 @@ struct x1367_dissector {
 
 typedef const struct x1367_dissector *(*x1367_dissector_entry_fn)(void);
 
+/* What a plugin defines, and the only symbol it exports (build with
+ * -fvisibility=hidden; `pkg-config --cflags x1367ids-plugin` says so):
+ *
+ *     X1367_PLUGIN_EXPORT const struct x1367_dissector *X1367_DISSECTOR_ENTRY(void)
+ *     {
+ *             return &my_dissector;
+ *     }
+ */
+#define X1367_PLUGIN_EXPORT __attribute__((visibility("default")))
+X1367_PLUGIN_EXPORT const struct x1367_dissector *X1367_DISSECTOR_ENTRY(void);
+
 #ifdef __cplusplus
 }
 #endif

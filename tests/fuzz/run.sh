@@ -14,7 +14,7 @@ export top_srcdir="$top"
 
 # config.h is only needed by main.c, which fuzzers do not link.
 sources=$(ls src/*.c dissectors/*.c | grep -v '^src/main.c$')
-flags="-std=gnu11 -D_GNU_SOURCE -DX1367_RULES_DIR=\"$top/rules\" -Iinclude -Isrc -Itests/unit -g -O1
+flags="-std=gnu11 -D_GNU_SOURCE -DX1367_RULES_DIR=\"$top/rules\" -DX1367_PLUGIN_DIR=\"$top/no-plugins\" -Iinclude -Isrc -Itests/unit -g -O1
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 	$(pkg-config --cflags libpcap libndpi json-c libmaxminddb)"
 libs="$(pkg-config --libs libpcap libndpi json-c libmaxminddb) -ldl -lpthread"

@@ -545,3 +545,33 @@ Test(rules, oversized_file)
 	cr_assert_eq(rules_count(r), 0);
 	free(big);
 }
+
+/* ---- tables of protocols not loaded ------------------------------------- */
+
+static char warned[RULES_ERR_LEN];
+
+static void remember(const char *msg, void *arg)
+{
+	(void)arg;
+	snprintf(warned, sizeof(warned), "%s", msg);
+}
+
+Test(rules, table_of_an_absent_plugin_is_skipped_and_said)
+{
+	warned[0] = '\0';
+	rules_set_warn(r, remember, NULL);
+	cr_assert_eq(load("modbus 01 30 Illegal Function\n"), 0, "%s", err);
+	cr_assert_eq(load("# the tls plugin's table\ntls 2A 21 bad_certificate\ntls 30 21 unknown_ca\n"), 0, "%s", err);
+	cr_assert_str_eq(warned, "t.map: no dissector \"tls\" is loaded: its 2 rows are not used");
+	cr_assert_eq(rules_count(r), 1);
+	cr_assert_eq(rules_skipped_rows(r), 2);
+	cr_assert_null(rules_lookup(r, "tls", "2A"));
+	cr_assert_not_null(rules_lookup(r, "modbus", "01"));
+}
+
+Test(rules, a_table_mixing_known_and_unknown_is_refused)
+{
+	refused("tls 2A 21 bad_certificate\nmodbus 01 30 Illegal Function\n",
+		"t.map:1: unknown protocol \"tls\"");
+	cr_assert_eq(rules_skipped_rows(r), 0);
+}

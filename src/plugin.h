@@ -1,0 +1,34 @@
+/*
+ * Vendor dissector plugins: every *.so of a directory, each exporting
+ * X1367_DISSECTOR_ENTRY.  Trust comes from where the file lives, not from
+ * what it says (dlopen runs a library's constructors before any check):
+ * the directory and the file must be owned by root or by the sensor's own
+ * user and writable by nobody else, the rule sudo applies to its plugins.
+ * Then the descriptor is checked by the registry (ABI major, size, name
+ * and port clashes).  Any refusal stops start-up with one clear line.
+ */
+#ifndef X1367_PLUGIN_H
+#define X1367_PLUGIN_H
+
+#include <stddef.h>
+#include "registry.h"
+
+#define PLUGIN_MAX 32
+#define PLUGIN_ERR_LEN 512
+
+struct plugin_set {
+	void *handles[PLUGIN_MAX];
+	size_t n;
+	size_t disabled;            /* found but disabled by configuration */
+};
+
+/* Load the plugins of `dir` into the registry, except those whose
+ * dissector name is in `disabled`.  `must_exist`: a missing directory is
+ * an error (it was asked for) rather than "no plugins".  0 ok, -1 with err. */
+int plugins_load_dir(struct plugin_set *ps, struct registry *reg, const char *dir, int must_exist,
+		     const char *const *disabled, size_t n_disabled, char err[PLUGIN_ERR_LEN]);
+
+/* After the engine is gone: unload every plugin. */
+void plugins_unload(struct plugin_set *ps);
+
+#endif

@@ -1,0 +1,84 @@
+#!/bin/sh
+# The plugin loader: trust by ownership and permissions (sudo's rule),
+# ABI refusal, name and port clashes, disabling, and the tables of
+# plugins that are not loaded.  Uses the test plugins of tests/plugins/.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+sensor=$top_builddir/x1367ids
+libs=$top_builddir/tests/plugins/.libs
+rules=$top_srcdir/rules
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "PASS $1"; }
+ko() { fail=$((fail + 1)); echo "FAIL $1"; sed 's/^/  /' "$work/err"; }
+
+# plugin_dir NAME PLUGIN... : a fresh directory holding those plugins.
+plugin_dir() {
+	d=$work/$1
+	shift
+	mkdir -p "$d" && chmod 755 "$d"
+	for p in "$@"; do cp "$libs/$p.so" "$d/" && chmod 644 "$d/$p.so"; done
+	echo "$d"
+}
+
+# expect CODE NAME PATTERN ARGS... : exit code, and stderr matching PATTERN.
+expect() {
+	code=$1 name=$2 pattern=$3
+	shift 3
+	"$sensor" --check-config --rules "$rules" "$@" >/dev/null 2>"$work/err"
+	got=$?
+	if [ "$got" -ne "$code" ]; then ko "$name (exit $got, wanted $code)"; return; fi
+	if ! grep -q -- "$pattern" "$work/err"; then ko "$name (no \"$pattern\" on stderr)"; return; fi
+	ok "$name"
+}
+
+for p in good bad_abi clash; do
+	[ -f "$libs/$p.so" ] || { echo "FAIL test plugin $p.so not built in $libs"; echo "0 passed, 1 failed"; exit 1; }
+done
+
+d=$(plugin_dir ok good)
+expect 0 "a trusted plugin loads" "3 dissectors" --plugin-dir "$d"
+expect 0 "a disabled plugin does not" "2 dissectors" --plugin-dir "$d" --disable-plugin testgood
+printf 'plugin-dir = %s\ndisable-plugin = testgood\n' "$d" >"$work/conf"
+expect 0 "disabled in the configuration file" "2 dissectors" -c "$work/conf"
+
+d=$(plugin_dir open good); chmod 777 "$d"
+expect 2 "a world-writable directory is refused" "directory writable by group or others" --plugin-dir "$d"
+d=$(plugin_dir gw good); chmod 664 "$d/good.so"
+expect 2 "a group-writable plugin is refused" "file writable by group or others" --plugin-dir "$d"
+if [ "$(id -u)" -eq 0 ]; then
+	d=$(plugin_dir owner good); chown 65534 "$d/good.so"
+	expect 2 "a plugin owned by someone else is refused" "owned by uid 65534" --plugin-dir "$d"
+else
+	echo "SKIP ownership test: needs root to chown"
+fi
+d=$(plugin_dir link); ln -s "$libs/good.so" "$d/good.so"
+expect 2 "a symbolic link is refused" "symbolic link" --plugin-dir "$d"
+d=$(plugin_dir abi bad_abi)
+expect 2 "another ABI major is refused by name" "x1367_dissector_entry_v1 symbol" --plugin-dir "$d"
+d=$(plugin_dir clash clash)
+expect 2 "a port clash is refused" "port 502 already taken by modbus" --plugin-dir "$d"
+d=$(plugin_dir twice good); cp "$libs/good.so" "$d/good2.so"
+expect 2 "a name clash is refused" "name already registered" --plugin-dir "$d"
+expect 2 "a plugin directory asked for must exist" "plugin directory" --plugin-dir "$work/none"
+
+# A plugin's table in the rules directory is skipped, and said so, while
+# the plugin is not loaded; used once it is.
+mkdir -p "$work/rules"
+cp "$rules"/*.map "$work/rules/"
+printf 'testgood 01 30 Bad request\n' >"$work/rules/testgood.map"
+"$sensor" --check-config --rules "$work/rules" --plugin-dir "$work/none-default" 2>"$work/err" >/dev/null
+[ $? -eq 2 ] && ok "explicit missing dir still fails with tables" || ko "explicit missing dir still fails with tables"
+"$sensor" --check-config --rules "$work/rules" --plugin-dir "$(plugin_dir ok2)" 2>"$work/err" >/dev/null
+grep -q 'testgood.map: no dissector "testgood" is loaded' "$work/err" && ok "an absent plugin's table is skipped, and said so" ||
+	ko "an absent plugin's table is skipped, and said so"
+d=$(plugin_dir ok3 good)
+"$sensor" --check-config --rules "$work/rules" --plugin-dir "$d" 2>"$work/err" >/dev/null
+[ $? -eq 0 ] && ! grep -q 'not used' "$work/err" && ok "a loaded plugin's table is used" ||
+	ko "a loaded plugin's table is used"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
