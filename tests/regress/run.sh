@@ -15,7 +15,11 @@ set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 public=${X1367_PUBLIC_PCAPS:-$top_srcdir/../shared/pcaps/public}
-sensor=$top_builddir/x1367ids
+# SENSOR, RULES and PLUGIN_DIR may point at an installed tree instead
+# (tests/regress/installed.sh); PLUGIN_DIR empty = the sensor's default.
+sensor=${SENSOR:-$top_builddir/x1367ids}
+rules=${RULES:-$top_srcdir/rules}
+plugin_dir=${PLUGIN_DIR-$top_builddir/dissectors/.libs}
 validate=$top_builddir/tests/tools/x1367-validate
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -23,8 +27,9 @@ pass=0
 fail=0
 
 run_sensor() {   # capture -> records on $work/out, stats on $work/err
-	"$sensor" -r "$1" --rules "$top_srcdir/rules" --reporter-ip 192.0.2.254 \
-		--sensor-name regress >"$work/out" 2>"$work/err"
+	set -- -r "$1" --rules "$rules" --reporter-ip 192.0.2.254 --sensor-name regress
+	[ -n "$plugin_dir" ] && [ -d "$plugin_dir" ] && set -- "$@" --plugin-dir "$plugin_dir"
+	"$sensor" "$@" >"$work/out" 2>"$work/err"
 }
 
 check_stats() {  # stats-file
