@@ -888,6 +888,13 @@ static json_object *txn_json(const struct engine *e)
 
 void engine_write_stats(const struct engine *e, FILE *fp)
 {
+	json_object *o = engine_stats_json(e);
+	fprintf(fp, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+struct json_object *engine_stats_json(const struct engine *e)
+{
 	json_object *o = json_object_new_object();
 	uint64_t parse_errors = 0, unsolicited = 0;
 	uint64_t not_decoded = 0;
@@ -911,6 +918,5 @@ void engine_write_stats(const struct engine *e, FILE *fp)
 	json_object_object_add(o, "reassembly", reasm_json(e));
 	add_u64(o, "output_write_errors", output_stats(e->out)->write_errors);
 	json_object_object_add(o, "peak_memory_kb", json_object_new_int64(stats_peak_rss_kb()));
-	fprintf(fp, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
+	return o;
 }

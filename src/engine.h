@@ -60,6 +60,9 @@ void engine_finish(struct engine *e);
 void engine_set_rules(struct engine *e, const struct rules *rules);
 /* One JSON line of statistics, with newline. */
 void engine_write_stats(const struct engine *e, FILE *fp);
+/* The same as a json-c object the caller may extend, then json_object_put. */
+struct json_object;
+struct json_object *engine_stats_json(const struct engine *e);
 /* Records written so far. */
 uint64_t engine_records(const struct engine *e);
 void engine_free(struct engine *e);

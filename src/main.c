@@ -4,6 +4,7 @@
  * options, rules, outputs, the engine and the packet source.
  */
 #include <errno.h>
+#include <json-c/json.h>
 #include <ifaddrs.h>
 #include <limits.h>
 #include <net/if.h>
@@ -13,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include "config.h"
 #include "addr.h"
 #include "capture.h"
+#include "daemon.h"
 #include "engine.h"
 #include "geoip.h"
 #include "options.h"
@@ -28,12 +31,30 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested, stats_requested;
 
-static void on_stop(int sig)
+static void on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else if (sig == SIGUSR1)
+		stats_requested = 1;
+	else
+		stop_requested = 1;
+}
+
+/* No SA_RESTART: a signal wakes the live loop out of poll() at once. */
+static void install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);   /* a closed stdout is a write error, not a kill */
 }
 
 /* The one line a failure gets on stderr. */
@@ -141,8 +162,12 @@ static int configure(struct setup *s, int argc, char **argv)
 		return fail_line("%s", err), -1;
 	if (s->opt.show_help || s->opt.show_version)
 		return 0;
-	if (!s->opt.read_file && !s->opt.check_config)
-		return fail_line("%s", "nothing to read: give -r FILE (see --help)"), -1;
+	if (!s->opt.read_file && !s->opt.n_ifaces && !s->opt.check_config)
+		return fail_line("%s", "nothing to read: give -r FILE or -i IFACE (see --help)"), -1;
+	if (s->opt.read_file && s->opt.n_ifaces)
+		return fail_line("%s", "-r and -i exclude each other"), -1;
+	if (s->opt.n_ifaces && !s->opt.foreground && !s->opt.write_file && !s->opt.check_config)
+		return fail_line("%s", "a daemon has no standard output: give -w PATH, or --foreground"), -1;
 	if (reporter_text(s->opt.reporter_ip, s->reporter))
 		return fail_line("--reporter-ip: \"%s\" is not an IPv4 or IPv6 address", s->opt.reporter_ip), -1;
 	if (registry_add_builtins(&s->reg, rerr))
@@ -223,14 +248,143 @@ static int replay(struct setup *s)
 	return rc;
 }
 
+/* ---- live capture -------------------------------------------------------- */
+
+static uint64_t wall_usec(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+}
+
+/* SIGHUP: new tables from the same directory, or the old ones kept; the
+ * -w file reopened (logrotate). */
+static void reload(struct setup *s, struct engine *e)
+{
+	char err[RULES_ERR_LEN];
+	struct rules *fresh = rules_new();
+
+	if (fresh)
+		rules_set_warn(fresh, warn_line, NULL);
+	if (!fresh || rules_load_dir(fresh, s->opt.rules_dir ? s->opt.rules_dir : X1367_RULES_DIR,
+				     protocol_known, &s->reg, err)) {
+		fail_line("reload failed: %s; keeping the previous tables", fresh ? err : "out of memory");
+		rules_free(fresh);
+	} else {
+		engine_set_rules(e, fresh);
+		rules_free(s->rules);
+		s->rules = fresh;
+		fprintf(stderr, "x1367ids: reloaded %zu mapping rows\n", rules_count(fresh));
+	}
+	if (output_reopen(s->out))
+		fail_line("reopening %s failed: %s", s->opt.write_file ? s->opt.write_file : "outputs",
+			  strerror(errno));
+}
+
+/* The engine's statistics plus each interface's own counters (kernel and
+ * interface drops: the blind spots). */
+static void write_live_stats(struct engine *e, struct capture *cap, FILE *fp)
+{
+	struct capture_source_stats cs[CAPTURE_MAX_SOURCES];
+	size_t n = capture_stats(cap, cs, CAPTURE_MAX_SOURCES);
+	json_object *o = engine_stats_json(e), *c = json_object_new_object();
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *one = json_object_new_object();
+		json_object_object_add(one, "received", json_object_new_uint64(cs[i].received));
+		json_object_object_add(one, "dropped_kernel", json_object_new_uint64(cs[i].dropped_kernel));
+		json_object_object_add(one, "dropped_interface", json_object_new_uint64(cs[i].dropped_interface));
+		json_object_object_add(c, cs[i].name, one);
+	}
+	json_object_object_add(o, "capture", c);
+	fprintf(fp, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	fflush(fp);
+	json_object_put(o);
+}
+
+static int live_loop(struct setup *s, struct engine *e, struct capture *cap, FILE *statsfp)
+{
+	char err[CAPTURE_ERR_LEN];
+	uint64_t every = (uint64_t)s->opt.stats_interval * 1000000u;
+	uint64_t next_stats = wall_usec() + every;
+
+	while (!stop_requested) {
+		if (capture_poll(cap, e, 200, err) < 0) {
+			fail_line("%s", err);
+			return EXIT_RUNTIME;
+		}
+		uint64_t now = wall_usec();
+		/* Deadlines pass with the clock even when nothing is captured. */
+		engine_tick(e, now);
+		if (reload_requested) {
+			reload_requested = 0;
+			reload(s, e);
+		}
+		if (stats_requested || (every && now >= next_stats)) {
+			stats_requested = 0;
+			next_stats = now + every;
+			write_live_stats(e, cap, statsfp);
+		}
+	}
+	return 0;
+}
+
+/* Open what needs root, leave the terminal, drop root, then capture. */
+static int run_live(struct setup *s)
+{
+	char err[CAPTURE_ERR_LEN > DAEMON_ERR_LEN ? CAPTURE_ERR_LEN : DAEMON_ERR_LEN];
+	struct capture_live_opts lo = {
+		.n_ifaces = s->opt.n_ifaces, .snaplen = s->opt.snaplen, .buffer_mib = s->opt.buffer_mib,
+		.promisc = !s->opt.no_promisc, .immediate = s->opt.immediate, .bpf = s->opt.bpf,
+	};
+	enum capture_error why;
+	FILE *statsfp = stderr;
+	int rc;
+
+	memcpy(lo.ifaces, s->opt.ifaces, sizeof(lo.ifaces));
+	struct capture *cap = capture_open_live(&lo, &why, err);
+	if (!cap)
+		return fail_line("%s", err), why == CAPTURE_USAGE ? EXIT_USAGE : EXIT_RUNTIME;
+	struct engine *e = engine_new(&s->opt.engine, &s->reg, s->rules, s->out, s->geo, err);
+	if (!e || capture_check_linktypes(cap, e, err)) {
+		fail_line("%s", err);
+		engine_free(e);
+		capture_close(cap);
+		return EXIT_RUNTIME;
+	}
+	if (s->opt.stats_file && !(statsfp = fopen(s->opt.stats_file, "a"))) {
+		fail_line("--stats-file %s: %s", s->opt.stats_file, strerror(errno));
+		rc = EXIT_RUNTIME;
+	} else if (!s->opt.foreground && daemon_detach(err)) {
+		fail_line("%s", err);
+		rc = EXIT_RUNTIME;
+	} else if (s->opt.pid_file && daemon_write_pid(s->opt.pid_file, err)) {
+		fail_line("%s", err);
+		rc = EXIT_RUNTIME;
+	} else if (daemon_drop_privileges(s->opt.user, s->opt.allow_root, s->opt.chroot_dir, err)) {
+		fail_line("%s", err);
+		rc = EXIT_USAGE;
+	} else {
+		rc = live_loop(s, e, cap, statsfp);
+		/* Stopping: requests whose deadline passed are reported, the
+		 * rest counted as pending; then the last statistics. */
+		engine_finish(e);
+		if (!s->opt.quiet_stats)
+			write_live_stats(e, cap, statsfp);
+	}
+	if (statsfp && statsfp != stderr)
+		fclose(statsfp);
+	engine_free(e);
+	capture_close(cap);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static struct setup s;
 	int rc;
 
-	signal(SIGPIPE, SIG_IGN);   /* a closed stdout is a write error, not a kill */
-	signal(SIGINT, on_stop);
-	signal(SIGTERM, on_stop);
+	install_signals();
 	if (configure(&s, argc, argv)) {
 		rc = EXIT_USAGE;
 	} else if (s.opt.show_help) {
@@ -244,7 +398,7 @@ int main(int argc, char **argv)
 			rules_count(s.rules));
 		rc = 0;
 	} else {
-		rc = open_outputs(&s) ? EXIT_RUNTIME : replay(&s);
+		rc = open_outputs(&s) ? EXIT_RUNTIME : s.opt.n_ifaces ? run_live(&s) : replay(&s);
 	}
 	output_free(s.out);
 	geoip_free(s.geo);

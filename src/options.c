@@ -13,10 +13,24 @@ enum {
 	OPT_MAX_STREAM_BYTES, OPT_MAX_REASM_BYTES, OPT_TCP_IDLE, OPT_UDP_IDLE,
 	OPT_REQUEST_TIMEOUT, OPT_SILENCE_FACTOR, OPT_NO_STATS, OPT_CHECK_CONFIG,
 	OPT_VERSION, OPT_PLUGIN_DIR, OPT_DISABLE_PLUGIN,
+	OPT_SNAPLEN, OPT_BUFFER_SIZE, OPT_NO_PROMISC, OPT_IMMEDIATE, OPT_STATS_INTERVAL,
+	OPT_STATS_FILE, OPT_ALLOW_ROOT, OPT_CHROOT, OPT_PID_FILE, OPT_FOREGROUND,
 };
 
 static const struct option long_opts[] = {
 	{"read", required_argument, NULL, 'r'},
+	{"interface", required_argument, NULL, 'i'},
+	{"user", required_argument, NULL, 'u'},
+	{"snaplen", required_argument, NULL, OPT_SNAPLEN},
+	{"buffer-size", required_argument, NULL, OPT_BUFFER_SIZE},
+	{"no-promisc", no_argument, NULL, OPT_NO_PROMISC},
+	{"immediate", no_argument, NULL, OPT_IMMEDIATE},
+	{"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
+	{"stats-file", required_argument, NULL, OPT_STATS_FILE},
+	{"allow-root", no_argument, NULL, OPT_ALLOW_ROOT},
+	{"chroot", required_argument, NULL, OPT_CHROOT},
+	{"pid-file", required_argument, NULL, OPT_PID_FILE},
+	{"foreground", no_argument, NULL, OPT_FOREGROUND},
 	{"write", required_argument, NULL, 'w'},
 	{"filter", required_argument, NULL, 'f'},
 	{"config", required_argument, NULL, 'c'},
@@ -47,8 +61,21 @@ static const struct option long_opts[] = {
 void options_usage(FILE *fp)
 {
 	fputs("usage: x1367ids -r FILE [options]\n"
+	      "       x1367ids -i IFACE [-i IFACE ...] [options]\n"
 	      "Passive IDS sensor: reports device errors seen on the wire as ITU-T X.1367 records.\n\n"
 	      "  -r, --read FILE              read a pcap or pcapng capture ('-' = standard input)\n"
+	      "  -i, --interface IFACE        capture live (repeatable; 'any' = all interfaces)\n"
+	      "      --snaplen N              bytes kept per packet (default 262144)\n"
+	      "      --buffer-size MIB        kernel capture buffer (default 64)\n"
+	      "      --no-promisc             do not put interfaces in promiscuous mode\n"
+	      "      --immediate              deliver each packet at once (else within 100 ms)\n"
+	      "      --stats-interval S       statistics line every S seconds, live (default 60, 0 = off)\n"
+	      "      --stats-file PATH        statistics lines to PATH (default standard error)\n"
+	      "  -u, --user USER              drop to USER after opening interfaces (default x1367ids)\n"
+	      "      --allow-root             keep running as root (live) when no user to drop to\n"
+	      "      --chroot DIR             chroot to DIR after opening interfaces\n"
+	      "      --pid-file PATH          write the process id to PATH\n"
+	      "      --foreground             live: do not daemonize (systemd Type=simple, containers)\n"
 	      "  -w, --write PATH             append records (JSON Lines) to PATH instead of stdout\n"
 	      "  -f, --filter BPF             capture filter (pcap-filter(7) syntax)\n"
 	      "  -c, --config FILE            configuration file (name = value; flags override it)\n"
@@ -131,6 +158,30 @@ static int apply(struct options *o, int id, const char *name, const char *v, cha
 
 	switch (id) {
 	case 'r': o->read_file = v; return 0;
+	case 'i': return add_to(o->ifaces, &o->n_ifaces, 16, v, name, err);
+	case 'u': o->user = v; return 0;
+	case OPT_SNAPLEN:
+		if (parse_num(name, v, 64, 262144, &n, err))
+			return -1;
+		o->snaplen = (int)n;
+		return 0;
+	case OPT_BUFFER_SIZE:
+		if (parse_num(name, v, 1, 4096, &n, err))
+			return -1;
+		o->buffer_mib = (int)n;
+		return 0;
+	case OPT_NO_PROMISC: o->no_promisc = 1; return 0;
+	case OPT_IMMEDIATE: o->immediate = 1; return 0;
+	case OPT_STATS_INTERVAL:
+		if (parse_num(name, v, 0, 86400, &n, err))
+			return -1;
+		o->stats_interval = (unsigned)n;
+		return 0;
+	case OPT_STATS_FILE: o->stats_file = v; return 0;
+	case OPT_ALLOW_ROOT: o->allow_root = 1; return 0;
+	case OPT_CHROOT: o->chroot_dir = v; return 0;
+	case OPT_PID_FILE: o->pid_file = v; return 0;
+	case OPT_FOREGROUND: o->foreground = 1; return 0;
 	case 'w': o->write_file = v; return 0;
 	case 'f': o->bpf = v; return 0;
 	case 'c': o->config_file = v; return 0;
@@ -277,7 +328,7 @@ static int load_config(struct options *o, const char *path, char err[OPTIONS_ERR
 
 /* ---- the command line ---------------------------------------------------- */
 
-static const char *short_opts = "r:w:f:c:h";
+static const char *short_opts = "r:w:f:c:hi:u:";
 
 static int parse_argv(struct options *o, int argc, char **argv, int only_config,
 		      char err[OPTIONS_ERR_LEN])
@@ -289,7 +340,7 @@ static int parse_argv(struct options *o, int argc, char **argv, int only_config,
 		if (c == '?' || c == ':') {
 			const char *bad = argv[optind - 1];
 			snprintf(err, OPTIONS_ERR_LEN, "%s: %s", bad,
-				 optopt && strchr("rwfc", optopt) ? "needs a value" :
+				 optopt && strchr("rwfciu", optopt) ? "needs a value" :
 				 "unknown option (see --help)");
 			return -1;
 		}
@@ -314,6 +365,7 @@ int options_parse(struct options *o, int argc, char **argv, char err[OPTIONS_ERR
 	memset(o, 0, sizeof(*o));
 	engine_config_defaults(&o->engine);
 	o->engine.sensor_name = NULL;
+	o->stats_interval = 60;
 	if (parse_argv(o, argc, argv, 1, err))
 		return -1;
 	if (o->config_file && load_config(o, o->config_file, err))

@@ -27,6 +27,17 @@ struct options {
 	const char *disabled[OPTIONS_MAX_TIMEOUTS];  /* --disable-plugin NAME */
 	size_t n_disabled;
 	int quiet_stats;              /* --no-stats */
+	/* live capture */
+	const char *ifaces[16];       /* -i, repeatable */
+	size_t n_ifaces;
+	int snaplen, buffer_mib, no_promisc, immediate;
+	unsigned stats_interval;      /* seconds, 0 = off (default 60) */
+	const char *stats_file;       /* default stderr */
+	const char *user;             /* -u */
+	int allow_root;
+	const char *chroot_dir;
+	const char *pid_file;
+	int foreground;
 	int show_help, show_version, check_config;
 	struct engine_config engine;
 	char *strings;                /* storage for values read from the file */
