@@ -58,6 +58,7 @@ struct engine {
 	uint64_t next_housekeeping;
 	uint64_t packets, bytes;
 	uint64_t records, record_errors;
+	uint64_t sequence;             /* last Sequence given to a record */
 	uint64_t not_tcp_udp_flows;
 	struct proto_stats proto[REGISTRY_MAX];
 	struct code_counter by_code;
@@ -218,6 +219,8 @@ static void desc_add_txn(struct desc_builder *b, const struct x1367_txn *x, stru
 static void emit(struct engine *e, const struct registry_entry *re, struct record_input *in,
 		 struct desc_builder *b)
 {
+	/* A number per record, so a collector sees gaps and duplicates. */
+	desc_add_fmt(b, "Sequence", "%llu", (unsigned long long)++e->sequence);
 	in->reporter_ip = e->cfg.reporter_ip;
 	in->protocol = re->d->protocol;
 	in->error_message = x1367_code_message(in->error_code);
