@@ -1,30 +1,42 @@
 #!/bin/sh
 # Builds every libFuzzer harness (tests/fuzz/fuzz_*.c) with clang against
 # the engine's sources and runs each for FUZZ_SECONDS (default 60) from
-# its seed corpus (tests/fuzz/seeds/NAME/, if present).  Any crash, leak
-# or sanitizer report fails the run; the input that did it is kept in
-# build-fuzz/ to become a regression case.
+# its seed corpus (tests/fuzz/seeds/NAME/, if present).  A harness named
+# after a plugin (dissectors/NAME.c that is not built in) gets that plugin
+# linked in.  Any crash, leak or sanitizer report fails the run; the input
+# that did it is kept in build-fuzz/ to become a regression case.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 seconds=${FUZZ_SECONDS:-60}
 out=$top/build-fuzz
-mkdir -p "$out"
+mkdir -p "$out/obj"
 export top_srcdir="$top"
 
-# config.h is only needed by main.c, which fuzzers do not link.
-sources=$(ls src/*.c dissectors/*.c | grep -v '^src/main.c$')
-flags="-std=gnu11 -D_GNU_SOURCE -DX1367_RULES_DIR=\"$top/rules\" -DX1367_PLUGIN_DIR=\"$top/no-plugins\" -Iinclude -Isrc -Itests/unit -g -O1
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+builtins="dissectors/modbus.c dissectors/echonet_lite.c"
+flags="-std=gnu11 -D_GNU_SOURCE -DX1367_RULES_DIR=\"$top/rules\" -DX1367_PLUGIN_DIR=\"$top/no-plugins\"
+	-Iinclude -Isrc -Itests/unit -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
 	$(pkg-config --cflags libpcap libndpi json-c libmaxminddb)"
-libs="$(pkg-config --libs libpcap libndpi json-c libmaxminddb) -ldl -lpthread"
+libs="$(pkg-config --libs libpcap libndpi json-c libmaxminddb libgcrypt) -ldl -lpthread"
+
+# The engine once, instrumented for coverage; each harness links it.
+objs=""
+for src in $(ls src/*.c | grep -v '^src/main.c$') $builtins tests/unit/frames.c tests/unit/helpers.c; do
+	o=$out/obj/$(echo "$src" | tr / _).o
+	# shellcheck disable=SC2086
+	clang $flags -fsanitize=fuzzer-no-link -c "$src" -o "$o"
+	objs="$objs $o"
+done
 
 status=0
 for harness in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$harness" .c)
-	echo "fuzz: building $name"
+	plugin=dissectors/${name#fuzz_}.c
+	extra=""
+	case " $builtins " in *" $plugin "*) ;; *) [ -f "$plugin" ] && extra=$plugin ;; esac
+	echo "fuzz: building $name${extra:+ with $extra}"
 	# shellcheck disable=SC2086
-	clang $flags -o "$out/$name" "$harness" $sources tests/unit/frames.c tests/unit/helpers.c $libs
+	clang $flags -fsanitize=fuzzer -o "$out/$name" "$harness" $extra $objs $libs
 	corpus=$out/corpus-$name
 	mkdir -p "$corpus"
 	seeds=tests/fuzz/seeds/${name#fuzz_}
@@ -36,7 +48,7 @@ for harness in tests/fuzz/fuzz_*.c; do
 		tail -n 60 "$out/$name.log"
 		status=1
 	else
-		grep -E 'stat::number_of_executed_units|Done' "$out/$name.log" | sed "s/^/fuzz: $name: /" | head -n 2
+		grep -E 'Done [0-9]+ runs' "$out/$name.log" | sed "s/^/fuzz: $name: /" | head -n 1
 	fi
 done
 exit $status
