@@ -130,16 +130,16 @@ static void desc_add_fmt(struct desc_builder *b, const char *key, const char *fm
 	desc_add(b, key, buf);
 }
 
-static void desc_add_geo(struct desc_builder *b, struct geoip *geo, const char *who,
+static void desc_add_geo(struct desc_builder *b, struct geoip *geo, int requester,
 			 const struct x1367_addr *a)
 {
 	struct geoip_info gi;
 	if (!geo || !geoip_lookup(geo, a, &gi))
 		return;
 	if (gi.country[0])
-		desc_add_fmt(b, who[0] == 'q' ? "Requester Country" : "Responder Country", "%s", gi.country);
+		desc_add_fmt(b, requester ? "Requester Country" : "Responder Country", "%s", gi.country);
 	if (gi.asn[0])
-		desc_add_fmt(b, who[0] == 'q' ? "Requester ASN" : "Responder ASN", "%s%s%s", gi.asn,
+		desc_add_fmt(b, requester ? "Requester ASN" : "Responder ASN", "%s%s%s", gi.asn,
 			     gi.as_org[0] ? " " : "", gi.as_org);
 }
 
@@ -161,19 +161,20 @@ static void desc_add_where(struct engine *e, struct desc_builder *b, const struc
 		desc_add(b, "Responder Address", rs);
 	}
 	desc_add_fmt(b, "Responder Port", "%u", w->responder_port);
-	if (w->vlan)
-		desc_add_fmt(b, "VLAN", w->vlan >> 12 ? "%u.%u" : "%u", w->vlan >> 12 ? w->vlan >> 12 : w->vlan & 0xFFF,
-			     w->vlan & 0xFFF);
+	if (w->vlan >> 12)
+		desc_add_fmt(b, "VLAN", "%u.%u", w->vlan >> 12, w->vlan & 0xFFF);   /* QinQ: outer.inner */
+	else if (w->vlan)
+		desc_add_fmt(b, "VLAN", "%u", w->vlan);
 	if (cid && !community_id_v1(w->transport == X1367_TCP ? 6 : 17, &w->requester, w->requester_port,
 				    &w->responder, w->responder_port, cid))
 		desc_add(b, "Community ID", cid);
-	desc_add_geo(b, e->geo, "q", &w->requester);
-	desc_add_geo(b, e->geo, "s", &w->responder);
+	desc_add_geo(b, e->geo, 1, &w->requester);
+	desc_add_geo(b, e->geo, 0, &w->responder);
 }
 
-/* What a stored request says about itself: the fields stored with it, or
- * else what its dissector's describe_request says now.  `uid` (may be
- * NULL) gets the responder's Unique ID when none was stored. */
+/* What a stored request says about itself: the fields and responder
+ * Unique ID stored with it, or else what its dissector's describe_request
+ * says now. */
 struct txn_description {
 	struct x1367_kv kv[DESC_MAX / 2];
 	char buf[1024];
