@@ -13,7 +13,11 @@ out=$top/build-fuzz
 mkdir -p "$out/obj"
 export top_srcdir="$top"
 
-builtins="dissectors/modbus.c dissectors/echonet_lite.c"
+# The engine's sources are those of libx1367.a in Makefile.am (built-in
+# dissectors included): one list, kept by the build.
+engine_sources=$(awk '/^libx1367_a_SOURCES/ {on = 1} on {print} on && !/\\$/ {exit}' Makefile.am |
+	tr ' \t\\' '\n\n\n' | grep '\.c$')
+builtins=$(echo "$engine_sources" | grep '^dissectors/' | tr '\n' ' ')
 flags="-std=gnu11 -D_GNU_SOURCE -DX1367_RULES_DIR=\"$top/rules\" -DX1367_PLUGIN_DIR=\"$top/no-plugins\"
 	-Iinclude -Isrc -Itests/unit -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
 	$(pkg-config --cflags libpcap libndpi json-c libmaxminddb)"
@@ -21,7 +25,7 @@ libs="$(pkg-config --libs libpcap libndpi json-c libmaxminddb libgcrypt) -ldl -l
 
 # The engine once, instrumented for coverage; each harness links it.
 objs=""
-for src in $(ls src/*.c | grep -v '^src/main.c$') $builtins tests/unit/frames.c tests/unit/helpers.c; do
+for src in $engine_sources tests/unit/frames.c tests/unit/helpers.c; do
 	o=$out/obj/$(echo "$src" | tr / _).o
 	# shellcheck disable=SC2086
 	clang $flags -fsanitize=fuzzer-no-link -c "$src" -o "$o"
