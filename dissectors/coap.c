@@ -404,8 +404,10 @@ static void desc_target(struct x1367_desc *d, const uint8_t *data, size_t len, s
 		x1367_desc_add(d, "Uri-Host", "%s", host.buf);
 	if (has_port)
 		x1367_desc_add(d, "Uri-Port", "%u", port);
-	/* No Uri-Path option is the root resource. */
-	x1367_desc_add(d, "Uri-Path", "%s", n_path ? path.buf : "/");
+	/* No Uri-Path option is the root resource, unless a proxy is asked
+	 * for another URI altogether. */
+	if (n_path || !has_proxy)
+		x1367_desc_add(d, "Uri-Path", "%s", n_path ? path.buf : "/");
 	if (n_query)
 		x1367_desc_add(d, "Uri-Query", "%s", query.buf);
 	if (has_proxy)

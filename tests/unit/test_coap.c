@@ -413,6 +413,56 @@ Test(coap, ipv6_responder_is_bracketed)
 	run_free(&r);
 }
 
+/* A request for a proxy names the whole URI: no Uri-Path of its own. */
+Test(coap, proxy_request_names_its_uri)
+{
+	struct run r;
+	start(&r);
+	hdr(&Q, CON, 0x01, 0x858A, "01");
+	opt_str(&Q, 35, "coap://192.0.2.99/x");
+	resp(&A, ACK, 0xA5, 0x858A, "01");
+	payload(&A, "Proxying Not Supported");
+	c2s(&r, &Q);
+	s2c(&r, &A);
+	finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Error Code", "30");
+	expect_str(r.records[0], "Description.Proxy-Uri", "coap://192.0.2.99/x");
+	expect_str(r.records[0], "Description.Response Code", "5.05 Proxying Not Supported");
+	expect_str(r.records[0], "Description.Diagnostic Payload", "Proxying Not Supported");
+	expect_none(r.records[0], "Description.Uri-Path");
+	run_free(&r);
+}
+
+/* An Observe notification (RFC 7641) answers a request long closed: an
+ * error among them is still reported, counted as a notification. */
+Test(coap, observe_notifications)
+{
+	struct run r;
+	start(&r);
+	hdr(&Q, CON, 0x01, 1, "0B");
+	opt(&Q, 6, "", 0);                     /* register */
+	path(&Q, "/temp");
+	resp(&A, ACK, 0x45, 1, "0B");
+	opt(&A, 6, "\x01", 1);
+	c2s(&r, &Q);
+	s2c(&r, &A);
+	wait_s(5);
+	resp(&A, NON, 0x45, 2, "0B");
+	opt(&A, 6, "\x02", 1);
+	s2c(&r, &A);
+	wait_s(5);
+	resp(&A, CON, 0x84, 3, "0B");          /* the resource went away */
+	s2c(&r, &A);
+	finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Error Code", "30");
+	expect_str(r.records[0], "Description.Request", "not seen in the capture");
+	cr_assert_eq(event_count(&r, "observe_notification"), 1);
+	cr_assert_eq(event_count(&r, "response_without_request"), 1);
+	run_free(&r);
+}
+
 /* ---- pairing --------------------------------------------------------------- */
 
 Test(coap, separate_response_after_empty_ack)
