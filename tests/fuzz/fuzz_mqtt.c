@@ -1,0 +1,191 @@
+/*
+ * libFuzzer harness for the MQTT plugin (dissectors/mqtt.c), through the
+ * whole engine:
+ * the input is a script of packets on one conversation, run with the real
+ * rules, then the capture ends.  Crashes, sanitizer reports and leaks are
+ * the findings; the records themselves are not checked here (the unit
+ * tests and regression captures do that).
+ *
+ * Input:  mode (1 byte), then packets: ctl (1) · len (1) · len payload bytes
+ *   mode bit 0   IPv6 instead of IPv4
+ *        bit 1   (unused: MQTT is TCP only)
+ *        bit 2   server port 11883: detection by probe, not by port
+ *        bit 3   no handshake: the capture starts mid-stream
+ *   ctl  bit 0   0 = client -> server, 1 = server -> client
+ *        bits 1-3 capture time advanced by that many half seconds first
+ *                (so deadlines pass)
+ *        bit 4   resend: sequence number of the previous bytes (retransmission
+ *                or overlap)
+ *        bit 5   skip 3 sequence numbers first (a hole: a gap later)
+ *        bit 6   FIN with the data
+ *
+ * The engine runs without nDPI (see fuzz_run_start).
+ *
+ * Build: tests/fuzz/run.sh, or by hand with clang
+ *        -fsanitize=fuzzer,address,undefined against src/ (without main.c),
+ *        dissectors/ (built-ins and dissectors/mqtt.c), tests/unit/frames.c
+ *        and tests/unit/helpers.c.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "engine.h"
+#include "helpers.h"
+#include "output.h"
+#include "registry.h"
+#include "rules.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+const struct x1367_dissector *X1367_DISSECTOR_ENTRY(void);
+
+/* ---- engine set-up: helpers.c's run_start without nDPI, small tables ----
+ * nDPI's initialisation and the default pools cost far more than a whole
+ * input; the dissector is found by port or by its probe, which is what is
+ * being fuzzed. */
+
+static void need(int ok, const char *what)
+{
+	if (!ok) {
+		fprintf(stderr, "fuzz set-up failed: %s\n", what);
+		abort();
+	}
+}
+
+static void collect(const char *line, size_t len, void *arg)
+{
+	struct run *r = arg;
+	if (r->n_records < RUN_MAX_RECORDS)
+		r->records[r->n_records++] = strndup(line, len);
+}
+
+static int known(const char *name, void *arg)
+{
+	return registry_find(arg, name) != NULL;
+}
+
+static void fuzz_run_start(struct run *r)
+{
+	char err[RULES_ERR_LEN > ENGINE_ERR_LEN ? RULES_ERR_LEN : ENGINE_ERR_LEN];
+	char rerr[REGISTRY_ERR_LEN];
+	char dir[4096];
+	const char *top = getenv("top_srcdir");
+	struct engine_config cfg;
+
+	memset(r, 0, sizeof(*r));
+	r->reg = calloc(1, sizeof(*r->reg));
+	need(r->reg && registry_add_builtins(r->reg, rerr) == 0, rerr);
+	need(registry_add(r->reg, X1367_DISSECTOR_ENTRY(), rerr) == 0, rerr);
+	snprintf(dir, sizeof(dir), "%s/rules", top ? top : ".");
+	r->rules = rules_new();
+	need(rules_load_dir(r->rules, dir, known, r->reg, err) == 0, err);
+	r->out = output_new();
+	need(output_add_callback(r->out, collect, r) == 0, "output");
+	engine_config_defaults(&cfg);
+	cfg.reporter_ip = "192.0.2.254";
+	cfg.sensor_name = "fuzz";
+	cfg.ndpi_enabled = 0;
+	/* Small tables: allocating the default pools costs more than an input. */
+	cfg.max_flows = 64;
+	cfg.max_txns = 512;
+	cfg.max_txns_per_flow = 128;
+	cfg.max_silence_devices = 64;
+	cfg.max_frag_datagrams = 16;
+	r->engine = engine_new(&cfg, r->reg, r->rules, r->out, NULL, err);
+	need(r->engine != NULL, err);
+	need(engine_set_linktype(r->engine, 1) == 0, "link type");
+}
+
+/* Whatever the input, every record is JSON with an error code. */
+static void check_records(const struct run *r)
+{
+	for (size_t i = 0; i < r->n_records; i++)
+		if (!record_get(r->records[i], "Error Code")) {
+			fprintf(stderr, "record without an error code: %s\n", r->records[i]);
+			abort();
+		}
+}
+
+#define T0 (1705309200ull * 1000000ull)
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_PSH 0x08
+#define TH_ACK 0x10
+
+struct script {
+	struct run r;
+	const char *addr[2];          /* [0] client, [1] server */
+	uint16_t port[2];
+	uint32_t seq[2];
+	uint64_t now;
+};
+
+static struct frame F;
+
+static void send_tcp(struct script *s, int dir, uint32_t seq, uint8_t flags, const uint8_t *p,
+		     size_t n)
+{
+	build_tcp(&F, s->addr[dir], s->port[dir], s->addr[!dir], s->port[!dir], seq,
+		  s->seq[!dir], flags, p, n);
+	F.ts_usec = s->now;
+	if (F.len)
+		run_frame(&s->r, &F);
+}
+
+static void handshake(struct script *s)
+{
+	send_tcp(s, 0, s->seq[0]++, TH_SYN, NULL, 0);
+	send_tcp(s, 1, s->seq[1]++, TH_SYN | TH_ACK, NULL, 0);
+	send_tcp(s, 0, s->seq[0], TH_ACK, NULL, 0);
+}
+
+static void packet(struct script *s, uint8_t ctl, const uint8_t *p, size_t n)
+{
+	int dir = ctl & 1;
+
+	s->now += ((ctl >> 1) & 7) * 500000ull + 1000;
+	uint32_t seq = s->seq[dir];
+	if (ctl & 0x10)
+		seq -= (uint32_t)n;
+	if (ctl & 0x20)
+		seq += 3;
+	uint8_t flags = TH_ACK | ((ctl & 0x40) ? TH_FIN : TH_PSH);
+	send_tcp(s, dir, seq, flags, p, n);
+	if (!(ctl & 0x10))
+		s->seq[dir] = seq + (uint32_t)n + ((flags & TH_FIN) ? 1 : 0);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct script s;
+
+	if (size < 1)
+		return 0;
+	uint8_t mode = data[0];
+	memset(&s, 0, sizeof(s));
+	s.addr[0] = (mode & 1) ? "2001:db8::10" : "192.0.2.10";
+	s.addr[1] = (mode & 1) ? "2001:db8::20" : "192.0.2.20";
+	s.port[0] = 49152;
+	s.port[1] = (mode & 4) ? 11883 : 1883;
+	s.seq[0] = 1000;
+	s.seq[1] = 0xFFFFFF00u;       /* wraps during the run */
+	s.now = T0;
+
+	fuzz_run_start(&s.r);
+	if (!(mode & 8))
+		handshake(&s);
+	size_t pos = 1;
+	while (pos + 2 <= size) {
+		uint8_t ctl = data[pos];
+		size_t n = data[pos + 1];
+		pos += 2;
+		if (n > size - pos)
+			n = size - pos;
+		packet(&s, ctl, data + pos, n);
+		pos += n;
+	}
+	run_finish(&s.r);
+	check_records(&s.r);
+	run_free(&s.r);
+	return 0;
+}
