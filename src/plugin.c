@@ -89,30 +89,35 @@ static int load_one(struct plugin_set *ps, struct registry *reg, const char *pat
 		close(fd);
 		return -1;
 	}
+	/* The checked file itself, by descriptor.  The descriptor stays open
+	 * while the plugin is loaded: the dynamic loader knows objects by
+	 * name, and a reused "/proc/self/fd/N" would hand back the plugin
+	 * loaded before under that name. */
 	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
 	void *h = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
-	close(fd);
 	if (!h) {
 		snprintf(err, PLUGIN_ERR_LEN, "%.300s: %.200s", path, dlerror());
+		close(fd);
 		return -1;
 	}
 	const struct x1367_dissector *d = entry_of(h, path, err);
-	if (!d) {
-		dlclose(h);
-		return -1;
-	}
-	if (d->struct_size >= offsetof(struct x1367_dissector, name) + sizeof(d->name) && d->name &&
+	int rc = d ? 0 : -1;
+	if (d && d->struct_size >= offsetof(struct x1367_dissector, name) + sizeof(d->name) && d->name &&
 	    is_disabled(d->name, disabled, n_disabled)) {
 		ps->disabled++;
-		dlclose(h);
-		return 0;
-	}
-	if (registry_add(reg, d, rerr)) {
+		d = NULL;
+	} else if (d && registry_add(reg, d, rerr)) {
 		snprintf(err, PLUGIN_ERR_LEN, "%.300s: %.200s", path, rerr);
-		dlclose(h);
-		return -1;
+		d = NULL;
+		rc = -1;
 	}
-	ps->handles[ps->n++] = h;
+	if (!d) {
+		dlclose(h);
+		close(fd);
+		return rc;
+	}
+	ps->handles[ps->n] = h;
+	ps->fds[ps->n++] = fd;
 	return 0;
 }
 
@@ -159,6 +164,9 @@ int plugins_load_dir(struct plugin_set *ps, struct registry *reg, const char *di
 
 void plugins_unload(struct plugin_set *ps)
 {
-	while (ps->n)
-		dlclose(ps->handles[--ps->n]);
+	while (ps->n) {
+		ps->n--;
+		dlclose(ps->handles[ps->n]);
+		close(ps->fds[ps->n]);
+	}
 }

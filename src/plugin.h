@@ -18,6 +18,7 @@
 
 struct plugin_set {
 	void *handles[PLUGIN_MAX];
+	int fds[PLUGIN_MAX];        /* kept open: see load_one */
 	size_t n;
 	size_t disabled;            /* found but disabled by configuration */
 };

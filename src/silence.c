@@ -76,8 +76,13 @@ static size_t bucket_of(const struct silence *s, const void *owner, const char *
 	return (size_t)(h & s->mask);
 }
 
-static struct silence_device *find_or_add(struct silence *s, const void *owner, const char *uid)
+static struct silence_device *find_or_add(struct silence *s, const void *owner, const char *given)
 {
+	/* Devices are known by the Unique ID as stored (cut to the bound), so
+	 * a long ID finds its device again. */
+	char uid[SILENCE_UID_MAX];
+	snprintf(uid, sizeof(uid), "%s", given);
+
 	size_t b = bucket_of(s, owner, uid);
 	for (struct silence_device *d = s->buckets[b]; d; d = d->next)
 		if (d->owner == owner && !strcmp(d->uid, uid))

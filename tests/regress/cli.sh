@@ -6,6 +6,7 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 public=${X1367_PUBLIC_PCAPS:-$top_srcdir/../shared/pcaps/public}
 sensor=$top_builddir/x1367ids
+plugins=$top_builddir/dissectors/.libs
 validate=$top_builddir/tests/tools/x1367-validate
 rules=$top_srcdir/rules
 part1=$public/modbus_test_data_part1.pcap
@@ -22,7 +23,7 @@ ko() { fail=$((fail + 1)); echo "FAIL $1"; [ -f "$work/err" ] && sed 's/^/  /' "
 expect_exit() {
 	code=$1 name=$2
 	shift 2
-	"$sensor" "$@" >"$work/out" 2>"$work/err" </dev/null
+	"$sensor" --plugin-dir "$plugins" "$@" >"$work/out" 2>"$work/err" </dev/null
 	got=$?
 	if [ "$got" -ne "$code" ]; then ko "$name (exit $got, wanted $code)"; return; fi
 	if [ "$code" -eq 2 ]; then
@@ -56,11 +57,11 @@ grep -q 'modbus.map:2: unknown X.1367 code "3G"' "$work/err" && ok "bad rules ro
 	ko "bad rules row names file:line"
 
 printf 'reporter-ip = 192.0.2.7\nsensor-name = from-config # comment\n' >"$work/conf"
-"$sensor" -c "$work/conf" -r "$part1" --rules "$rules" >"$work/out" 2>"$work/err"
+"$sensor" --plugin-dir "$plugins" -c "$work/conf" -r "$part1" --rules "$rules" >"$work/out" 2>"$work/err"
 if [ $? -eq 0 ] && grep -q '"IP Address":"192.0.2.7"' "$work/out" && grep -q '"Sensor":"from-config"' "$work/out"; then
 	ok "config file"
 else ko "config file"; fi
-"$sensor" -c "$work/conf" -r "$part1" --rules "$rules" --reporter-ip 2001:db8::1 >"$work/out" 2>"$work/err"
+"$sensor" --plugin-dir "$plugins" -c "$work/conf" -r "$part1" --rules "$rules" --reporter-ip 2001:db8::1 >"$work/out" 2>"$work/err"
 grep -q '"IP Address":"2001:DB8:0:0:0:0:0:1"' "$work/out" && ok "flags override the config file; IPv6 uncompressed" ||
 	ko "flags override the config file; IPv6 uncompressed"
 printf 'no-such-setting = 1\n' >"$work/conf2"
@@ -70,7 +71,7 @@ grep -q 'conf2:1: unknown setting' "$work/err" && ok "bad config names file:line
 expect_exit 0 "--check-config" --check-config --rules "$rules"
 
 # Standard input, pcap.
-"$sensor" -r - --rules "$rules" --reporter-ip 192.0.2.254 <"$part1" >"$work/stdin.out" 2>"$work/err"
+"$sensor" --plugin-dir "$plugins" -r - --rules "$rules" --reporter-ip 192.0.2.254 <"$part1" >"$work/stdin.out" 2>"$work/err"
 n=$(wc -l <"$work/stdin.out")
 [ "$n" -eq 16 ] && "$validate" "$work/stdin.out" 2>/dev/null && ok "-r - reads standard input (16 records)" ||
 	ko "-r - reads standard input (got $n records)"
@@ -83,13 +84,13 @@ done
 case $stats in *'"packets":118,'*) ok "statistics count the packets" ;; *) ko "statistics count the packets: $stats" ;; esac
 
 # -w appends.
-"$sensor" -r "$part1" --rules "$rules" -w "$work/rec.jsonl" 2>/dev/null
-"$sensor" -r "$part1" --rules "$rules" -w "$work/rec.jsonl" 2>/dev/null
+"$sensor" --plugin-dir "$plugins" -r "$part1" --rules "$rules" -w "$work/rec.jsonl" 2>/dev/null
+"$sensor" --plugin-dir "$plugins" -r "$part1" --rules "$rules" -w "$work/rec.jsonl" 2>/dev/null
 n=$(wc -l <"$work/rec.jsonl")
 [ "$n" -eq 32 ] && ok "-w appends" || ko "-w appends (got $n lines)"
 
 # A filter that keeps nothing gives nothing.
-"$sensor" -r "$part1" --rules "$rules" -f 'udp' >"$work/out" 2>/dev/null
+"$sensor" --plugin-dir "$plugins" -r "$part1" --rules "$rules" -f 'udp' >"$work/out" 2>/dev/null
 [ ! -s "$work/out" ] && ok "-f filters" || ko "-f filters"
 
 # A capture cut in the middle: records so far, then exit 1 with a reason.
@@ -103,7 +104,7 @@ expect_exit 1 "garbage capture" -r "$work/text.pcap" --rules "$rules"
 
 # A full disk is a runtime failure, not silent success.
 if [ -w /dev/full ]; then
-	"$sensor" -r "$part1" --rules "$rules" >/dev/full 2>"$work/err"
+	"$sensor" --plugin-dir "$plugins" -r "$part1" --rules "$rules" >/dev/full 2>"$work/err"
 	[ $? -eq 1 ] && ok "write error exits 1" || ko "write error exits 1"
 fi
 

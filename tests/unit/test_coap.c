@@ -320,7 +320,7 @@ Test(coap, piggybacked_not_found_is_described)
 	payload(&A, "Not Found");
 	c2s(&r, &Q);
 	char qhex[256];
-	snprintf(qhex, sizeof(qhex), "%s", hex_of(&Q));
+	snprintf(qhex, sizeof(qhex), "%.255s", hex_of(&Q));
 	s2c(&r, &A);
 	finish(&r);
 

@@ -98,3 +98,15 @@ Test(silence, table_is_bounded)
 	cr_assert_eq(silence_stats(s)->dropped_table_full, 1);
 	silence_free(s);
 }
+
+Test(silence, a_long_unique_id_is_one_device)
+{
+	char uid[200];
+	struct silence *s = silence_new(16, 3, 3, NULL, NULL);
+	memset(uid, 'x', sizeof(uid) - 1);
+	uid[sizeof(uid) - 1] = '\0';
+	for (int i = 0; i < 5; i++)
+		beat(s, uid, (uint64_t)i * 10 * S);
+	cr_assert_eq(silence_stats(s)->devices, 1);
+	silence_free(s);
+}
