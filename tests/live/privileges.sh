@@ -136,9 +136,19 @@ ip netns exec "$NS_B" timeout 10 "$sensor" -i "$VETH_B" -u "$tuser" --rules "$ru
 	-w "$work/daemon.jsonl" --stats-file "$work/daemon.stats" </dev/null >"$work/daemon.out" 2>"$work/daemon.err"
 rc=$?
 dpid=$(cat "$work/daemon.pid" 2>/dev/null)
+if [ -z "$dpid" ]; then
+	# When the command returns the pid file must be there (init scripts
+	# and systemd Type=forking read it then); go on with the other checks.
+	ko "daemon: no pid file yet when the command returned (exit $rc)"
+	i=0
+	while [ ! -s "$work/daemon.pid" ] && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
+	dpid=$(cat "$work/daemon.pid" 2>/dev/null)
+	sleep 0.1   # a pid file being written
+	dpid=$(cat "$work/daemon.pid" 2>/dev/null)
+fi
 [ -n "$dpid" ] && echo "$dpid" >"$work/main.daemon-pid"   # killed at cleanup, whatever happens
 if [ "$rc" -eq 0 ] && [ -n "$dpid" ] && [ "$(readlink "/proc/$dpid/exe")" = "$(readlink -f "$sensor")" ]; then
-	ok "daemon: the command returns 0 ($(since "$t") s), the pid file names the daemon ($dpid)"
+	ok "daemon: the command returns 0 ($(since "$t") s), the pid file names the daemon ($dpid, uid $(status_of "$dpid" Uid | cut -d' ' -f1))"
 	if live_wait_ready "$dpid"; then
 		check_dropped "daemon" "$dpid"
 		replay "daemon" "$etcp"
