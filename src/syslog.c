@@ -150,6 +150,8 @@ static void say(const struct dest *d, const char *fmt, ...)
 /* A failure: kept for the statistics, said once until it changes. */
 static void set_error(struct dest *d, const char *why)
 {
+	if (d->abort_io)
+		return;   /* syslog_shutdown cut the connection */
 	pthread_mutex_lock(&d->mu);
 	snprintf(d->last_error, sizeof(d->last_error), "%s", why);
 	int fresh = strcmp(d->logged_error, d->last_error) != 0;
@@ -161,6 +163,24 @@ static void set_error(struct dest *d, const char *why)
 }
 
 /* ---- the packet path ----------------------------------------------------- */
+
+/* The queue is full: its oldest record goes to the spool tail (still in
+ * order: the spool holds only older ones).  mu held.  0, or -1 when the
+ * spool cannot take it (at its cap, or failing). */
+static int spill_oldest(struct dest *d)
+{
+	struct entry *e = d->ring[d->head];
+	if (spool_append(d->spool, e->ts, e->data, e->len)) {
+		if (errno != ENOSPC)
+			d->spool_errors++;
+		return -1;
+	}
+	d->head = (d->head + 1) % d->cap;
+	d->count--;
+	free(e);
+	pthread_cond_signal(&d->cv_send);
+	return 0;
+}
 
 static int sink_write(void *self, const char *line, size_t len)
 {
@@ -174,18 +194,27 @@ static int sink_write(void *self, const char *line, size_t len)
 		e->data[len] = '\0';
 	}
 	pthread_mutex_lock(&d->mu);
-	while (e && d->count == d->cap && d->block_when_full && !d->stopping)
+	for (;;) {
+		if (!e || d->stopping)
+			goto drop;
+		if (d->count < d->cap)
+			break;
+		/* the writer thread is behind: one write(2) here, in order */
+		if (d->spool && !spill_oldest(d))
+			continue;
+		if (!d->block_when_full)
+			goto drop;
 		pthread_cond_wait(&d->cv_space, &d->mu);
-	if (!e || d->count == d->cap || d->stopping) {
-		d->dropped++;
-		pthread_mutex_unlock(&d->mu);
-		free(e);
-		return 0;
 	}
 	d->ring[(d->head + d->count) % d->cap] = e;
 	d->count++;
 	pthread_cond_signal(d->spool ? &d->cv_spool : &d->cv_send);
 	pthread_mutex_unlock(&d->mu);
+	return 0;
+drop:
+	d->dropped++;
+	pthread_mutex_unlock(&d->mu);
+	free(e);
 	return 0;
 }
 
@@ -241,30 +270,30 @@ static void *spooler_main(void *arg)
 			pthread_cond_wait(&d->cv_spool, &d->mu);
 		if (!d->count || d->abort_io)
 			break;
-		struct entry *e = d->ring[d->head];
-		pthread_mutex_unlock(&d->mu);
-		int rc = spool_append(d->spool, e->ts, e->data, e->len);
-		int why = errno;
-		pthread_mutex_lock(&d->mu);
-		if (rc && why == ENOSPC) {
+		/* under the lock: the packet thread may spill the same head */
+		uint64_t errors = d->spool_errors;
+		if (!spill_oldest(d)) {
+			pthread_cond_broadcast(&d->cv_space);
+			continue;
+		}
+		if (d->spool_errors == errors) {
 			/* at the cap: the sender frees space as it delivers */
 			timed_wait(&d->cv_spool, &d->mu, 100000);
 			continue;
 		}
-		if (rc) {
-			d->spool_errors++;
-			d->dropped++;
-			if (!said++) {
-				pthread_mutex_unlock(&d->mu);
-				say(d, "writing the spool %s failed: %s (record dropped)", d->spool_path, strerror(why));
-				pthread_mutex_lock(&d->mu);
-			}
-		}
+		/* the disk fails: this record cannot be kept */
+		struct entry *e = d->ring[d->head];
 		d->head = (d->head + 1) % d->cap;
 		d->count--;
+		d->dropped++;
 		free(e);
 		pthread_cond_broadcast(&d->cv_space);
-		pthread_cond_signal(&d->cv_send);
+		if (!said++) {
+			int why = errno;
+			pthread_mutex_unlock(&d->mu);
+			say(d, "writing the spool %s failed: %s (records dropped)", d->spool_path, strerror(why));
+			pthread_mutex_lock(&d->mu);
+		}
 	}
 	d->spooler_done = 1;
 	pthread_cond_signal(&d->cv_send);
@@ -323,6 +352,7 @@ static void flush_commit(struct dest *d)
 	d->uncommitted = 0;
 	pthread_mutex_lock(&d->mu);
 	pthread_cond_signal(&d->cv_spool);   /* room again under the cap */
+	pthread_cond_broadcast(&d->cv_space);
 	pthread_mutex_unlock(&d->mu);
 }
 
@@ -436,16 +466,6 @@ static int open_socket(struct dest *d, char *why, size_t wn)
 	return 0;
 }
 
-static ssize_t tls_push(gnutls_transport_ptr_t p, const void *buf, size_t len)
-{
-	return send((int)(intptr_t)p, buf, len, MSG_NOSIGNAL);
-}
-
-static ssize_t tls_pull(gnutls_transport_ptr_t p, void *buf, size_t len)
-{
-	return recv((int)(intptr_t)p, buf, len, 0);
-}
-
 static int is_ip_literal(const char *h)
 {
 	unsigned char b[16];
@@ -454,7 +474,7 @@ static int is_ip_literal(const char *h)
 
 static int tls_start(struct dest *d, char *why, size_t wn)
 {
-	int rc = gnutls_init(&d->tls, GNUTLS_CLIENT);
+	int rc = gnutls_init(&d->tls, GNUTLS_CLIENT | GNUTLS_NO_SIGNAL);
 	if (rc >= 0)
 		rc = gnutls_set_default_priority(d->tls);
 	if (rc >= 0)
@@ -467,9 +487,7 @@ static int tls_start(struct dest *d, char *why, size_t wn)
 	}
 	/* the chain against the CA file, and the name against the URL's host */
 	gnutls_session_set_verify_cert(d->tls, d->host, 0);
-	gnutls_transport_set_ptr(d->tls, (gnutls_transport_ptr_t)(intptr_t)d->fd);
-	gnutls_transport_set_push_function(d->tls, tls_push);
-	gnutls_transport_set_pull_function(d->tls, tls_pull);
+	gnutls_transport_set_int(d->tls, d->fd);
 	gnutls_handshake_set_timeout(d->tls, IO_TIMEOUT_S * 1000);
 	do
 		rc = gnutls_handshake(d->tls);
@@ -499,6 +517,11 @@ static void relp_on_err(void *usr, char *objinfo, char *errmsg, relpRetVal code)
 	pthread_mutex_lock(&d->mu);
 	snprintf(d->last_error, sizeof(d->last_error), "RELP: %s (%d)", errmsg ? errmsg : "error", (int)code);
 	pthread_mutex_unlock(&d->mu);
+}
+
+static void relp_dbg(char *fmt, ...)
+{
+	(void)fmt;
 }
 
 static int relp_start(struct dest *d, char *why, size_t wn)
@@ -647,11 +670,18 @@ static void relp_confirm(struct dest *d)
 
 /* ---- the sender ---------------------------------------------------------- */
 
+/* Shutting down and nothing left: everything the packet path handed over
+ * is delivered (and committed: on_idle flushed the spool head first). */
 static int drained(struct dest *d)
 {
 	pthread_mutex_lock(&d->mu);
 	int done = d->draining && (d->spool ? d->spooler_done : d->count == 0);
 	pthread_mutex_unlock(&d->mu);
+	if (done && d->spool) {
+		struct spool_stats st;
+		spool_get_stats(d->spool, &st);
+		done = st.records == 0;
+	}
 	return done && d->n_sent == 0;
 }
 
@@ -735,6 +765,8 @@ static void *sender_main(void *arg)
 		free(r.owned);
 	}
 	flush_commit(d);
+	if (d->tls && !d->abort_io)
+		gnutls_bye(d->tls, GNUTLS_SHUT_WR);   /* a clean end for the collector */
 	close_conn(d);
 	return NULL;
 }
@@ -899,6 +931,7 @@ static struct dest *dest_new(const struct syslog_config *c, const char *url, int
 			snprintf(err, SYSLOG_ERR_LEN, "--syslog %s: librelp could not be set up", url);
 			goto fail;
 		}
+		relpEngineSetDbgprint(d->relp_engine, relp_dbg);
 		relpEngineSetDnsLookupMode(d->relp_engine, 0);
 		relpEngineSetShutdownImmdtPtr(d->relp_engine, &d->relp_stop);
 	}
