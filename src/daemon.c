@@ -62,15 +62,41 @@ int daemon_drop_privileges(const char *user, int allow_root, const char *chroot_
 	return 0;
 }
 
+/* The parent's side: the child's status byte, then its message. */
+static void wait_for_child(int fd)
+{
+	char buf[DAEMON_ERR_LEN + 1];
+	ssize_t n, got = 0;
+
+	while (got < (ssize_t)sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
+		got += n;
+	if (got <= 0) {
+		fputs("x1367ids: the sensor died while starting\n", stderr);
+		_exit(1);
+	}
+	buf[got] = '\0';
+	if (got > 1)
+		fprintf(stderr, "x1367ids: %s\n", buf + 1);
+	_exit((unsigned char)buf[0]);
+}
+
 int daemon_detach(char err[DAEMON_ERR_LEN])
 {
+	int p[2];
+	if (pipe(p)) {
+		snprintf(err, DAEMON_ERR_LEN, "pipe: %s", strerror(errno));
+		return -1;
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		snprintf(err, DAEMON_ERR_LEN, "fork: %s", strerror(errno));
 		return -1;
 	}
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		close(p[1]);
+		wait_for_child(p[0]);
+	}
+	close(p[0]);
 	if (setsid() < 0) {
 		snprintf(err, DAEMON_ERR_LEN, "setsid: %s", strerror(errno));
 		return -1;
@@ -85,7 +111,22 @@ int daemon_detach(char err[DAEMON_ERR_LEN])
 	dup2(fd, 2);
 	if (fd > 2)
 		close(fd);
-	return 0;
+	return p[1];
+}
+
+void daemon_ready(int fd, int status, const char *msg)
+{
+	char buf[DAEMON_ERR_LEN + 1];
+	if (fd < 0)
+		return;
+	buf[0] = (char)status;
+	size_t n = 1 + (size_t)snprintf(buf + 1, sizeof(buf) - 1, "%s", msg ? msg : "");
+	if (n > sizeof(buf))
+		n = sizeof(buf);
+	if (write(fd, buf, n) < 0) {
+		/* The parent is gone: nobody to tell. */
+	}
+	close(fd);
 }
 
 int daemon_write_pid(const char *path, char err[DAEMON_ERR_LEN])

@@ -15,8 +15,17 @@
 int daemon_drop_privileges(const char *user, int allow_root, const char *chroot_dir,
 			   char err[DAEMON_ERR_LEN]);
 
-/* Fork into the background, new session, standard streams to /dev/null. */
+/* Fork into the background, new session, standard streams to /dev/null.
+ * The parent waits until the child calls daemon_ready(), then exits with
+ * the status the child gave and prints its message: errors met after
+ * detaching (no such user, pid file) still reach the terminal, and the
+ * pid file exists when the command returns.  Returns (in the child) the
+ * descriptor to pass to daemon_ready, or -1 with err. */
 int daemon_detach(char err[DAEMON_ERR_LEN]);
+
+/* Tell the waiting parent: status 0 (running) or an exit status with a
+ * one-line message.  No-op for fd < 0 (not detached). */
+void daemon_ready(int fd, int status, const char *msg);
 
 /* Write our pid, one line.  0 or -1 (err). */
 int daemon_write_pid(const char *path, char err[DAEMON_ERR_LEN]);

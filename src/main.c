@@ -302,11 +302,27 @@ static void write_live_stats(struct engine *e, struct capture *cap, FILE *fp)
 	json_object_put(o);
 }
 
-static int live_loop(struct setup *s, struct engine *e, struct capture *cap, FILE *statsfp)
+/* SIGHUP also lets logrotate move the statistics file. */
+static void reopen_stats(const struct setup *s, FILE **statsfp)
+{
+	FILE *fresh;
+	if (!s->opt.stats_file)
+		return;
+	if (!(fresh = fopen(s->opt.stats_file, "a"))) {
+		fail_line("reopening --stats-file %s failed: %s", s->opt.stats_file, strerror(errno));
+		return;
+	}
+	fclose(*statsfp);
+	*statsfp = fresh;
+}
+
+static int live_loop(struct setup *s, struct engine *e, struct capture *cap, FILE **statsfp)
 {
 	char err[CAPTURE_ERR_LEN];
 	uint64_t every = (uint64_t)s->opt.stats_interval * 1000000u;
 	uint64_t next_stats = wall_usec() + every;
+
+	uint64_t written = engine_records(e);
 
 	while (!stop_requested) {
 		if (capture_poll(cap, e, 200, err) < 0) {
@@ -316,30 +332,64 @@ static int live_loop(struct setup *s, struct engine *e, struct capture *cap, FIL
 		uint64_t now = wall_usec();
 		/* Deadlines pass with the clock even when nothing is captured. */
 		engine_tick(e, now);
+		/* A record leaves the sensor within a poll round, not when a
+		 * stdio buffer happens to fill. */
+		if (engine_records(e) != written) {
+			written = engine_records(e);
+			output_flush(s->out);
+		}
 		if (reload_requested) {
 			reload_requested = 0;
 			reload(s, e);
+			reopen_stats(s, statsfp);
 		}
 		if (stats_requested || (every && now >= next_stats)) {
 			stats_requested = 0;
 			next_stats = now + every;
-			write_live_stats(e, cap, statsfp);
+			write_live_stats(e, cap, *statsfp);
 		}
 	}
 	return 0;
 }
 
+/* Leave the terminal (unless --foreground), write the pid file, drop root.
+ * Returns the exit status on failure (message already given), else 0;
+ * *notify is the descriptor the waiting parent reads (or -1). */
+static int become_daemon(struct setup *s, int *notify)
+{
+	char err[DAEMON_ERR_LEN];
+	int rc = 0;
+
+	*notify = -1;
+	if (!s->opt.foreground && (*notify = daemon_detach(err)) < 0) {
+		fail_line("%s", err);
+		return EXIT_RUNTIME;
+	}
+	if (s->opt.pid_file && daemon_write_pid(s->opt.pid_file, err))
+		rc = EXIT_RUNTIME;
+	else if (daemon_drop_privileges(s->opt.user, s->opt.allow_root, s->opt.chroot_dir, err))
+		rc = EXIT_USAGE;
+	if (rc) {
+		/* Detached, stderr is /dev/null: the parent says it. */
+		if (*notify >= 0)
+			daemon_ready(*notify, rc, err);
+		else
+			fail_line("%s", err);
+	}
+	return rc;
+}
+
 /* Open what needs root, leave the terminal, drop root, then capture. */
 static int run_live(struct setup *s)
 {
-	char err[CAPTURE_ERR_LEN > DAEMON_ERR_LEN ? CAPTURE_ERR_LEN : DAEMON_ERR_LEN];
+	char err[CAPTURE_ERR_LEN];
 	struct capture_live_opts lo = {
 		.n_ifaces = s->opt.n_ifaces, .snaplen = s->opt.snaplen, .buffer_mib = s->opt.buffer_mib,
 		.promisc = !s->opt.no_promisc, .immediate = s->opt.immediate, .bpf = s->opt.bpf,
 	};
 	enum capture_error why;
 	FILE *statsfp = stderr;
-	int rc;
+	int rc, notify;
 
 	memcpy(lo.ifaces, s->opt.ifaces, sizeof(lo.ifaces));
 	struct capture *cap = capture_open_live(&lo, &why, err);
@@ -355,22 +405,16 @@ static int run_live(struct setup *s)
 	if (s->opt.stats_file && !(statsfp = fopen(s->opt.stats_file, "a"))) {
 		fail_line("--stats-file %s: %s", s->opt.stats_file, strerror(errno));
 		rc = EXIT_RUNTIME;
-	} else if (!s->opt.foreground && daemon_detach(err)) {
-		fail_line("%s", err);
-		rc = EXIT_RUNTIME;
-	} else if (s->opt.pid_file && daemon_write_pid(s->opt.pid_file, err)) {
-		fail_line("%s", err);
-		rc = EXIT_RUNTIME;
-	} else if (daemon_drop_privileges(s->opt.user, s->opt.allow_root, s->opt.chroot_dir, err)) {
-		fail_line("%s", err);
-		rc = EXIT_USAGE;
-	} else {
-		rc = live_loop(s, e, cap, statsfp);
+	} else if ((rc = become_daemon(s, &notify)) == 0) {
+		daemon_ready(notify, 0, NULL);
+		rc = live_loop(s, e, cap, &statsfp);
 		/* Stopping: requests whose deadline passed are reported, the
 		 * rest counted as pending; then the last statistics. */
 		engine_finish(e);
 		if (!s->opt.quiet_stats)
 			write_live_stats(e, cap, statsfp);
+		if (s->opt.pid_file)
+			unlink(s->opt.pid_file);
 	}
 	if (statsfp && statsfp != stderr)
 		fclose(statsfp);
