@@ -5,3 +5,5 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 "$HERE/modbus-pymodbus.sh"
 "$HERE/echonet-npm.sh"
 "$HERE/appendix-i1-scan.sh"
+"$HERE/mqtt-mosquitto.sh"
+"$HERE/coap-libcoap.sh"
