@@ -158,7 +158,8 @@ static int list_segments(struct spool *s)
 		}
 	}
 	closedir(d);
-	qsort(s->segs, s->nseg, sizeof(*s->segs), cmp_seg);
+	if (s->nseg > 1)
+		qsort(s->segs, s->nseg, sizeof(*s->segs), cmp_seg);
 	return 0;
 }
 

@@ -332,9 +332,12 @@ sp=$(json_get "$work/bh.err" "$url" spooled)
 dl=$(json_get "$work/bh.err" "$url" delivered)
 mem=$(stats_of "$work/bh.err" | grep -o '"peak_memory_kb":[0-9]*' | cut -d: -f2)
 mem0=$(stats_of "$work/base.err" | grep -o '"peak_memory_kb":[0-9]*' | cut -d: -f2)
+# (AddressSanitizer's quarantine keeps freed memory: no bound to check there)
+grow=$((mem - mem0))
+grep -q __asan_init "$sensor" && grow=0
 if [ "$took" -le 15 ] && grep -q '"packets":20000' "$work/bh.err" && [ "${sp:-0}" -gt 0 ] &&
 	[ $((sp + dl)) -eq 10000 ] && [ "$(json_get "$work/bh.err" "$url" dropped)" = 0 ] &&
-	[ $((mem - mem0)) -lt 16384 ]; then
+	[ "$grow" -lt 16384 ]; then
 	ok "collector never reads: capture ran (${took} s), $sp records spooled, $dl in socket buffers, memory +$((mem - mem0)) kB"
 else
 	ko "collector never reads: took $took s, spooled $sp, delivered $dl, memory $mem0 -> $mem kB" "$work/bh.err"
