@@ -27,6 +27,7 @@
 #include "plugin.h"
 #include "registry.h"
 #include "rules.h"
+#include "syslog.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -197,6 +198,17 @@ static int configure(struct setup *s, int argc, char **argv)
 	return 0;
 }
 
+/* The syslog sinks start threads: after daemon_detach() (threads do not
+ * survive fork) and after dropping root (the spool is the user's). */
+static int open_syslog(struct setup *s, char err[SYSLOG_ERR_LEN])
+{
+	if (!s->opt.syslog.n_urls)
+		return 0;
+	if (!s->opt.syslog.hostname)
+		s->opt.syslog.hostname = s->opt.engine.sensor_name;
+	return syslog_add_sinks(s->out, &s->opt.syslog, err);
+}
+
 static int open_outputs(struct setup *s)
 {
 	s->out = output_new();
@@ -241,8 +253,13 @@ static int replay(struct setup *s)
 		fail_line("%s", "writing records failed (see write errors in the statistics)");
 		rc = EXIT_RUNTIME;
 	}
-	if (!s->opt.quiet_stats)
-		engine_write_stats(e, stderr);
+	syslog_shutdown();   /* up to 5 s for the collectors, the rest spooled */
+	if (!s->opt.quiet_stats) {
+		json_object *o = engine_stats_json(e);
+		syslog_stats_json(o);
+		fprintf(stderr, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	}
 	engine_free(e);
 	capture_close(cap);
 	return rc;
@@ -297,6 +314,7 @@ static void write_live_stats(struct engine *e, struct capture *cap, FILE *fp)
 		json_object_object_add(c, cs[i].name, one);
 	}
 	json_object_object_add(o, "capture", c);
+	syslog_stats_json(o);
 	fprintf(fp, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	fflush(fp);
 	json_object_put(o);
@@ -357,7 +375,7 @@ static int live_loop(struct setup *s, struct engine *e, struct capture *cap, FIL
  * *notify is the descriptor the waiting parent reads (or -1). */
 static int become_daemon(struct setup *s, int *notify)
 {
-	char err[DAEMON_ERR_LEN];
+	char err[DAEMON_ERR_LEN > SYSLOG_ERR_LEN ? DAEMON_ERR_LEN : SYSLOG_ERR_LEN], serr[SYSLOG_ERR_LEN];
 	int rc = 0;
 
 	*notify = -1;
@@ -369,6 +387,10 @@ static int become_daemon(struct setup *s, int *notify)
 		rc = EXIT_RUNTIME;
 	else if (daemon_drop_privileges(s->opt.user, s->opt.allow_root, s->opt.chroot_dir, err))
 		rc = EXIT_USAGE;
+	else if (open_syslog(s, serr)) {
+		snprintf(err, sizeof(err), "%s", serr);
+		rc = EXIT_USAGE;
+	}
 	if (rc) {
 		/* Detached, stderr is /dev/null: the parent says it. */
 		if (*notify >= 0)
@@ -442,8 +464,17 @@ int main(int argc, char **argv)
 			rules_count(s.rules));
 		rc = 0;
 	} else {
-		rc = open_outputs(&s) ? EXIT_RUNTIME : s.opt.n_ifaces ? run_live(&s) : replay(&s);
+		char serr[SYSLOG_ERR_LEN];
+		if (open_outputs(&s))
+			rc = EXIT_RUNTIME;
+		else if (s.opt.n_ifaces)
+			rc = run_live(&s);
+		else if (open_syslog(&s, serr))
+			rc = (fail_line("%s", serr), EXIT_USAGE);
+		else
+			rc = replay(&s);
 	}
+	syslog_shutdown();
 	output_free(s.out);
 	geoip_free(s.geo);
 	rules_free(s.rules);

@@ -15,6 +15,8 @@ enum {
 	OPT_VERSION, OPT_PLUGIN_DIR, OPT_DISABLE_PLUGIN,
 	OPT_SNAPLEN, OPT_BUFFER_SIZE, OPT_NO_PROMISC, OPT_IMMEDIATE, OPT_STATS_INTERVAL,
 	OPT_STATS_FILE, OPT_ALLOW_ROOT, OPT_CHROOT, OPT_PID_FILE, OPT_FOREGROUND,
+	OPT_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_CA, OPT_SYSLOG_CERT, OPT_SYSLOG_KEY, OPT_SPOOL_DIR,
+	OPT_QUEUE_SIZE, OPT_SPOOL_MAX_BYTES, OPT_WHEN_FULL,
 };
 
 static const struct option long_opts[] = {
@@ -55,6 +57,15 @@ static const struct option long_opts[] = {
 	{"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
 	{"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
 	{"disable-plugin", required_argument, NULL, OPT_DISABLE_PLUGIN},
+	{"syslog", required_argument, NULL, OPT_SYSLOG},
+	{"syslog-facility", required_argument, NULL, OPT_SYSLOG_FACILITY},
+	{"syslog-ca", required_argument, NULL, OPT_SYSLOG_CA},
+	{"syslog-cert", required_argument, NULL, OPT_SYSLOG_CERT},
+	{"syslog-key", required_argument, NULL, OPT_SYSLOG_KEY},
+	{"spool-dir", required_argument, NULL, OPT_SPOOL_DIR},
+	{"queue-size", required_argument, NULL, OPT_QUEUE_SIZE},
+	{"spool-max-bytes", required_argument, NULL, OPT_SPOOL_MAX_BYTES},
+	{"when-full", required_argument, NULL, OPT_WHEN_FULL},
 	{NULL, 0, NULL, 0},
 };
 
@@ -77,6 +88,16 @@ void options_usage(FILE *fp)
 	      "      --pid-file PATH          write the process id to PATH\n"
 	      "      --foreground             live: do not daemonize (systemd Type=simple, containers)\n"
 	      "  -w, --write PATH             append records (JSON Lines) to PATH instead of stdout\n"
+	      "      --syslog URL             also send records to a syslog collector (repeatable, up to 8):\n"
+	      "                               udp://HOST[:514] tcp://HOST[:514] tls://HOST[:6514] relp://HOST[:2514]\n"
+	      "      --syslog-facility NAME   syslog facility (default local0)\n"
+	      "      --syslog-ca FILE         tls://: CA certificates that verify the collector (required)\n"
+	      "      --syslog-cert FILE       tls://: client certificate (with --syslog-key)\n"
+	      "      --syslog-key FILE        tls://: client private key\n"
+	      "      --spool-dir DIR          keep undelivered records on disk (sent first at the next start)\n"
+	      "      --queue-size N           records queued in memory per collector (default 10000)\n"
+	      "      --spool-max-bytes N      spool cap per collector (default 268435456)\n"
+	      "      --when-full drop|block   queue and spool full: drop the newest record (default) or wait\n"
 	      "  -f, --filter BPF             capture filter (pcap-filter(7) syntax)\n"
 	      "  -c, --config FILE            configuration file (name = value; flags override it)\n"
 	      "      --rules DIR              mapping tables (*.map), default " X1367_RULES_DIR "\n"
@@ -193,6 +214,26 @@ static int apply(struct options *o, int id, const char *name, const char *v, cha
 	case OPT_DISABLE_PLUGIN:
 		return add_to(o->disabled, &o->n_disabled, OPTIONS_MAX_TIMEOUTS, v, name, err);
 	case OPT_SENSOR_NAME: ec->sensor_name = v; return 0;
+	case OPT_SYSLOG:
+		return add_to(o->syslog.urls, &o->syslog.n_urls, SYSLOG_MAX_URLS, v, name, err);
+	case OPT_SYSLOG_FACILITY: o->syslog.facility = v; return 0;
+	case OPT_SYSLOG_CA: o->syslog.ca_file = v; return 0;
+	case OPT_SYSLOG_CERT: o->syslog.cert_file = v; return 0;
+	case OPT_SYSLOG_KEY: o->syslog.key_file = v; return 0;
+	case OPT_SPOOL_DIR: o->syslog.spool_dir = v; return 0;
+	case OPT_QUEUE_SIZE: return set_size(name, v, 1, 1u << 24, &o->syslog.queue_records, err);
+	case OPT_SPOOL_MAX_BYTES:
+		if (parse_num(name, v, 65536, 1ull << 40, &n, err))
+			return -1;
+		o->syslog.spool_max_bytes = n;
+		return 0;
+	case OPT_WHEN_FULL:
+		if (strcmp(v, "drop") && strcmp(v, "block")) {
+			snprintf(err, OPTIONS_ERR_LEN, "--when-full: \"%s\" is not drop or block", v);
+			return -1;
+		}
+		o->syslog.block_when_full = !strcmp(v, "block");
+		return 0;
 	case OPT_GEOIP: return add_to(o->geoip, &o->n_geoip, GEOIP_MAX_DBS, v, name, err);
 	case OPT_REQUEST_TIMEOUT:
 		return add_to(o->timeouts, &o->n_timeouts, OPTIONS_MAX_TIMEOUTS, v, name, err);

@@ -8,6 +8,7 @@
 
 #include "engine.h"
 #include "geoip.h"
+#include "syslog.h"
 
 #define OPTIONS_ERR_LEN 512
 #define OPTIONS_MAX_TIMEOUTS 32
@@ -40,6 +41,7 @@ struct options {
 	int foreground;
 	int show_help, show_version, check_config;
 	struct engine_config engine;
+	struct syslog_config syslog;   /* --syslog and friends */
 	char *strings;                /* storage for values read from the file */
 	size_t strings_len, strings_cap;
 };

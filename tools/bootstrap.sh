@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # Build and test dependencies, all Debian 12 packages.
 PACKAGES="build-essential autoconf automake libtool pkg-config python3
 libpcap-dev libndpi-dev libjson-c-dev libmaxminddb-dev libgcrypt20-dev libcriterion-dev
-clang libclang-rt-14-dev tshark tcpreplay iproute2"
+clang libclang-rt-14-dev tshark tcpreplay iproute2
+librelp-dev libgnutls28-dev rsyslog rsyslog-relp rsyslog-gnutls openssl"
 
 missing=""
 for p in $PACKAGES; do

@@ -20,8 +20,8 @@ engine_sources=$(awk '/^libx1367_a_SOURCES/ {on = 1} on {print} on && !/\\$/ {ex
 builtins=$(echo "$engine_sources" | grep '^dissectors/' | tr '\n' ' ')
 flags="-std=gnu11 -D_GNU_SOURCE -DX1367_RULES_DIR=\"$top/rules\" -DX1367_PLUGIN_DIR=\"$top/no-plugins\"
 	-Iinclude -Isrc -Itests/unit -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
-	$(pkg-config --cflags libpcap libndpi json-c libmaxminddb)"
-libs="$(pkg-config --libs libpcap libndpi json-c libmaxminddb libgcrypt) -ldl -lpthread"
+	$(pkg-config --cflags libpcap libndpi json-c libmaxminddb gnutls relp)"
+libs="$(pkg-config --libs libpcap libndpi json-c libmaxminddb libgcrypt gnutls relp) -ldl -lpthread"
 
 # The engine once, instrumented for coverage; each harness links it.
 objs=""
