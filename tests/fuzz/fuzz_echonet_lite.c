@@ -15,7 +15,7 @@
  *        bits 4-6 capture time advanced by that many seconds first
  *        bit 7   TCP: resend the previous bytes' sequence number
  *
- * The engine runs without nDPI (see fuzz_run_start).
+ * The engine runs without nDPI (run_start_fast in tests/unit/helpers.c).
  *
  * Build: tests/fuzz/run.sh.
  */
@@ -30,72 +30,6 @@
 #include "rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* ---- engine set-up: helpers.c's run_start without nDPI, small tables ----
- * nDPI's initialisation and the default pools cost far more than a whole
- * input; the dissector is found by port or by its probe, which is what is
- * being fuzzed. */
-
-static void need(int ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "fuzz set-up failed: %s\n", what);
-		abort();
-	}
-}
-
-static void collect(const char *line, size_t len, void *arg)
-{
-	struct run *r = arg;
-	if (r->n_records < RUN_MAX_RECORDS)
-		r->records[r->n_records++] = strndup(line, len);
-}
-
-static int known(const char *name, void *arg)
-{
-	return registry_find(arg, name) != NULL;
-}
-
-static void fuzz_run_start(struct run *r)
-{
-	char err[RULES_ERR_LEN > ENGINE_ERR_LEN ? RULES_ERR_LEN : ENGINE_ERR_LEN];
-	char rerr[REGISTRY_ERR_LEN];
-	char dir[4096];
-	const char *top = getenv("top_srcdir");
-	struct engine_config cfg;
-
-	memset(r, 0, sizeof(*r));
-	r->reg = calloc(1, sizeof(*r->reg));
-	need(r->reg && registry_add_builtins(r->reg, rerr) == 0, rerr);
-	snprintf(dir, sizeof(dir), "%s/rules", top ? top : ".");
-	r->rules = rules_new();
-	need(rules_load_dir(r->rules, dir, known, r->reg, err) == 0, err);
-	r->out = output_new();
-	need(output_add_callback(r->out, collect, r) == 0, "output");
-	engine_config_defaults(&cfg);
-	cfg.reporter_ip = "192.0.2.254";
-	cfg.sensor_name = "fuzz";
-	cfg.ndpi_enabled = 0;
-	/* Small tables: allocating the default pools costs more than an input. */
-	cfg.max_flows = 64;
-	cfg.max_txns = 512;
-	cfg.max_txns_per_flow = 128;
-	cfg.max_silence_devices = 64;
-	cfg.max_frag_datagrams = 16;
-	r->engine = engine_new(&cfg, r->reg, r->rules, r->out, NULL, err);
-	need(r->engine != NULL, err);
-	need(engine_set_linktype(r->engine, 1) == 0, "link type");
-}
-
-/* Whatever the input, every record is JSON with an error code. */
-static void check_records(const struct run *r)
-{
-	for (size_t i = 0; i < r->n_records; i++)
-		if (!record_get(r->records[i], "Error Code")) {
-			fprintf(stderr, "record without an error code: %s\n", r->records[i]);
-			abort();
-		}
-}
 
 #define T0 (1705309200ull * 1000000ull)
 #define EL_PORT 3610
@@ -168,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.seq[1] = 9000;
 	s.now = T0;
 
-	fuzz_run_start(&s.r);
+	run_start_fast(&s.r, NULL);
 	if (s.tcp) {
 		tcp_packet(&s, 0, TH_SYN, NULL, 0);
 		tcp_packet(&s, 1, TH_SYN | TH_ACK, NULL, 0);
@@ -188,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pos += n;
 	}
 	run_finish(&s.r);
-	check_records(&s.r);
+	run_check_records(&s.r);
 	run_free(&s.r);
 	return 0;
 }

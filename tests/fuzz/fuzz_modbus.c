@@ -18,7 +18,7 @@
  *        bit 5   skip 3 sequence numbers first (a hole: a gap later)
  *        bit 6   FIN with the data
  *
- * The engine runs without nDPI (see fuzz_run_start).
+ * The engine runs without nDPI (run_start_fast in tests/unit/helpers.c).
  *
  * Build: tests/fuzz/run.sh, or by hand with clang
  *        -fsanitize=fuzzer,address,undefined against src/ (without main.c),
@@ -35,72 +35,6 @@
 #include "rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* ---- engine set-up: helpers.c's run_start without nDPI, small tables ----
- * nDPI's initialisation and the default pools cost far more than a whole
- * input; the dissector is found by port or by its probe, which is what is
- * being fuzzed. */
-
-static void need(int ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "fuzz set-up failed: %s\n", what);
-		abort();
-	}
-}
-
-static void collect(const char *line, size_t len, void *arg)
-{
-	struct run *r = arg;
-	if (r->n_records < RUN_MAX_RECORDS)
-		r->records[r->n_records++] = strndup(line, len);
-}
-
-static int known(const char *name, void *arg)
-{
-	return registry_find(arg, name) != NULL;
-}
-
-static void fuzz_run_start(struct run *r)
-{
-	char err[RULES_ERR_LEN > ENGINE_ERR_LEN ? RULES_ERR_LEN : ENGINE_ERR_LEN];
-	char rerr[REGISTRY_ERR_LEN];
-	char dir[4096];
-	const char *top = getenv("top_srcdir");
-	struct engine_config cfg;
-
-	memset(r, 0, sizeof(*r));
-	r->reg = calloc(1, sizeof(*r->reg));
-	need(r->reg && registry_add_builtins(r->reg, rerr) == 0, rerr);
-	snprintf(dir, sizeof(dir), "%s/rules", top ? top : ".");
-	r->rules = rules_new();
-	need(rules_load_dir(r->rules, dir, known, r->reg, err) == 0, err);
-	r->out = output_new();
-	need(output_add_callback(r->out, collect, r) == 0, "output");
-	engine_config_defaults(&cfg);
-	cfg.reporter_ip = "192.0.2.254";
-	cfg.sensor_name = "fuzz";
-	cfg.ndpi_enabled = 0;
-	/* Small tables: allocating the default pools costs more than an input. */
-	cfg.max_flows = 64;
-	cfg.max_txns = 512;
-	cfg.max_txns_per_flow = 128;
-	cfg.max_silence_devices = 64;
-	cfg.max_frag_datagrams = 16;
-	r->engine = engine_new(&cfg, r->reg, r->rules, r->out, NULL, err);
-	need(r->engine != NULL, err);
-	need(engine_set_linktype(r->engine, 1) == 0, "link type");
-}
-
-/* Whatever the input, every record is JSON with an error code. */
-static void check_records(const struct run *r)
-{
-	for (size_t i = 0; i < r->n_records; i++)
-		if (!record_get(r->records[i], "Error Code")) {
-			fprintf(stderr, "record without an error code: %s\n", r->records[i]);
-			abort();
-		}
-}
 
 #define T0 (1705309200ull * 1000000ull)
 #define TH_FIN 0x01
@@ -176,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.udp = (mode & 2) != 0;
 	s.now = T0;
 
-	fuzz_run_start(&s.r);
+	run_start_fast(&s.r, NULL);
 	if (!s.udp && !(mode & 8))
 		handshake(&s);
 	size_t pos = 1;
@@ -190,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pos += n;
 	}
 	run_finish(&s.r);
-	check_records(&s.r);
+	run_check_records(&s.r);
 	run_free(&s.r);
 	return 0;
 }

@@ -42,7 +42,26 @@ void run_start(struct run *r)
 	run_start_with(r, NULL);
 }
 
+static void start(struct run *r, const struct x1367_dissector *extra, int fast);
+
 void run_start_with(struct run *r, const struct x1367_dissector *extra)
+{
+	start(r, extra, 0);
+}
+
+void run_start_fast(struct run *r, const struct x1367_dissector *extra)
+{
+	start(r, extra, 1);
+}
+
+void run_check_records(const struct run *r)
+{
+	for (size_t i = 0; i < r->n_records; i++)
+		need(record_get(r->records[i], "Error Code") != NULL, "record without an error code",
+		     r->records[i]);
+}
+
+static void start(struct run *r, const struct x1367_dissector *extra, int fast)
 {
 	char err[RULES_ERR_LEN > ENGINE_ERR_LEN ? RULES_ERR_LEN : ENGINE_ERR_LEN];
 	char rerr[REGISTRY_ERR_LEN];
@@ -62,6 +81,14 @@ void run_start_with(struct run *r, const struct x1367_dissector *extra)
 	engine_config_defaults(&cfg);
 	cfg.reporter_ip = "192.0.2.254";
 	cfg.sensor_name = "test";
+	if (fast) {
+		cfg.ndpi_enabled = 0;
+		cfg.max_flows = 64;
+		cfg.max_txns = 512;
+		cfg.max_txns_per_flow = 128;
+		cfg.max_silence_devices = 64;
+		cfg.max_frag_datagrams = 16;
+	}
 	r->engine = engine_new(&cfg, r->reg, r->rules, r->out, NULL, err);
 	need(r->engine != NULL, "engine", err);
 	need(engine_set_linktype(r->engine, 1) == 0, "engine", "Ethernet link type refused");

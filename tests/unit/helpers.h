@@ -45,6 +45,11 @@ void run_start(struct run *r);
  * plugin's descriptor, compiled into the test); the rules directory must
  * then have its table. */
 void run_start_with(struct run *r, const struct x1367_dissector *extra);
+/* For fuzzers: the same without nDPI and with small tables (their set-up
+ * costs far more than one input; dissectors are found by port or probe). */
+void run_start_fast(struct run *r, const struct x1367_dissector *extra);
+/* Whatever the input, every record is JSON with an error code: abort if not. */
+void run_check_records(const struct run *r);
 void run_frame(struct run *r, const struct frame *f);
 /* engine_finish, then the records are final. */
 void run_finish(struct run *r);
