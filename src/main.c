@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syslog.h>   /* the C library's syslog(3); "syslog.h" below is ours */
 #include <sys/time.h>
 #include <unistd.h>
 #include "config.h"
@@ -300,7 +301,7 @@ static void reload(struct setup *s, struct engine *e)
 
 /* The engine's statistics plus each interface's own counters (kernel and
  * interface drops: the blind spots). */
-static void write_live_stats(struct engine *e, struct capture *cap, FILE *fp)
+static void write_live_stats(struct engine *e, struct capture *cap, FILE *fp, int to_syslog)
 {
 	struct capture_source_stats cs[CAPTURE_MAX_SOURCES];
 	size_t n = capture_stats(cap, cs, CAPTURE_MAX_SOURCES);
@@ -315,8 +316,12 @@ static void write_live_stats(struct engine *e, struct capture *cap, FILE *fp)
 	}
 	json_object_object_add(o, "capture", c);
 	syslog_stats_json(o);
-	fprintf(fp, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	const char *line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	fprintf(fp, "%s\n", line);
 	fflush(fp);
+	/* --stats-syslog: the host's own syslog sees the blind spots too. */
+	if (to_syslog)
+		syslog(LOG_DAEMON | LOG_INFO, "statistics %s", line);
 	json_object_put(o);
 }
 
@@ -364,7 +369,7 @@ static int live_loop(struct setup *s, struct engine *e, struct capture *cap, FIL
 		if (stats_requested || (every && now >= next_stats)) {
 			stats_requested = 0;
 			next_stats = now + every;
-			write_live_stats(e, cap, *statsfp);
+			write_live_stats(e, cap, *statsfp, s->opt.stats_syslog);
 		}
 	}
 	return 0;
@@ -434,7 +439,7 @@ static int run_live(struct setup *s)
 		 * rest counted as pending; then the last statistics. */
 		engine_finish(e);
 		if (!s->opt.quiet_stats)
-			write_live_stats(e, cap, statsfp);
+			write_live_stats(e, cap, statsfp, s->opt.stats_syslog);
 		if (s->opt.pid_file)
 			unlink(s->opt.pid_file);
 	}

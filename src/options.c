@@ -16,7 +16,7 @@ enum {
 	OPT_SNAPLEN, OPT_BUFFER_SIZE, OPT_NO_PROMISC, OPT_IMMEDIATE, OPT_STATS_INTERVAL,
 	OPT_STATS_FILE, OPT_ALLOW_ROOT, OPT_CHROOT, OPT_PID_FILE, OPT_FOREGROUND,
 	OPT_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_CA, OPT_SYSLOG_CERT, OPT_SYSLOG_KEY, OPT_SPOOL_DIR,
-	OPT_QUEUE_SIZE, OPT_SPOOL_MAX_BYTES, OPT_WHEN_FULL,
+	OPT_QUEUE_SIZE, OPT_SPOOL_MAX_BYTES, OPT_WHEN_FULL, OPT_STATS_SYSLOG,
 };
 
 static const struct option long_opts[] = {
@@ -66,6 +66,7 @@ static const struct option long_opts[] = {
 	{"queue-size", required_argument, NULL, OPT_QUEUE_SIZE},
 	{"spool-max-bytes", required_argument, NULL, OPT_SPOOL_MAX_BYTES},
 	{"when-full", required_argument, NULL, OPT_WHEN_FULL},
+	{"stats-syslog", no_argument, NULL, OPT_STATS_SYSLOG},
 	{NULL, 0, NULL, 0},
 };
 
@@ -82,6 +83,7 @@ void options_usage(FILE *fp)
 	      "      --immediate              deliver each packet at once (else within 100 ms)\n"
 	      "      --stats-interval S       statistics line every S seconds, live (default 60, 0 = off)\n"
 	      "      --stats-file PATH        statistics lines to PATH (default standard error)\n"
+	      "      --stats-syslog           statistics lines also to the local syslog (daemon.info)\n"
 	      "  -u, --user USER              drop to USER after opening interfaces (default x1367ids)\n"
 	      "      --allow-root             keep running as root (live) when no user to drop to\n"
 	      "      --chroot DIR             chroot to DIR after opening interfaces\n"
@@ -199,6 +201,7 @@ static int apply(struct options *o, int id, const char *name, const char *v, cha
 		o->stats_interval = (unsigned)n;
 		return 0;
 	case OPT_STATS_FILE: o->stats_file = v; return 0;
+	case OPT_STATS_SYSLOG: o->stats_syslog = 1; return 0;
 	case OPT_ALLOW_ROOT: o->allow_root = 1; return 0;
 	case OPT_CHROOT: o->chroot_dir = v; return 0;
 	case OPT_PID_FILE: o->pid_file = v; return 0;

@@ -34,6 +34,7 @@ struct options {
 	int snaplen, buffer_mib, no_promisc, immediate;
 	unsigned stats_interval;      /* seconds, 0 = off (default 60) */
 	const char *stats_file;       /* default stderr */
+	int stats_syslog;             /* also to the local syslog daemon */
 	const char *user;             /* -u */
 	int allow_root;
 	const char *chroot_dir;
