@@ -7,3 +7,4 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 "$HERE/appendix-i1-scan.sh"
 "$HERE/mqtt-mosquitto.sh"
 "$HERE/coap-libcoap.sh"
+"$HERE/tls-openssl.sh"
