@@ -87,6 +87,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stddef.h>
 #include <x1367ids/dissector.h>
 
 #define REC_HDR_LEN 5
@@ -865,6 +866,13 @@ static void tls_flow_end(x1367_ctx *ctx, void *state)
 	struct tls_state *st = state;
 	if (!st || !st->tls13 || !st->server_flight || st->client_spoke)
 		return;
+	/* Only a connection the capture saw close ended the handshake: one
+	 * cut by the end of the capture, an idle timeout or an eviction may
+	 * have gone on unseen.  (An engine older than ABI 1.1 cannot tell:
+	 * then nothing is said.) */
+	if (api->struct_size < offsetof(struct x1367_engine_api, flow_closed) + sizeof(api->flow_closed) ||
+	    !api->flow_closed || !api->flow_closed(ctx))
+		return;
 	report_incomplete(ctx, st, X1367_TO_SERVER, NULL, 0,
 			  "the connection ended after the server's encrypted handshake flight "
 			  "without any record from the client");
@@ -887,6 +895,10 @@ static enum x1367_probe_result tls_probe(const uint8_t *data, size_t len, enum x
 
 	if (len == 0)
 		return X1367_PROBE_MAYBE;
+	/* A readable alert, exactly one record of two bytes: a capture that
+	 * starts mid-connection may see nothing else of it. */
+	if (type == CT_ALERT && len == REC_HDR_LEN + 2)
+		return version_plausible(version) && length == 2 ? X1367_PROBE_YES : X1367_PROBE_NO;
 	if (type != CT_HANDSHAKE)
 		return X1367_PROBE_NO;
 	if (len >= 3 && !version_plausible(version))

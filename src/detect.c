@@ -49,6 +49,9 @@ static int ndpi_setup(struct detect *d, char err[DETECT_ERR_LEN])
 		d->ndpi = NULL;
 		return 0;
 	}
+	/* Every protocol nDPI knows, not only the wanted ones: naming DNS or
+	 * HTTP is what keeps a probe from claiming such a flow. */
+	NDPI_BITMASK_SET_ALL(wanted);
 	ndpi_set_protocol_detection_bitmask2(d->ndpi, &wanted);
 	ndpi_finalize_initialization(d->ndpi);
 	d->ndpi_flow_size = ndpi_detection_get_sizeof_ndpi_flow_struct();
@@ -106,18 +109,31 @@ void detect_new_flow(struct detect *d, struct flow *f, const struct packet *p, i
 
 	f->server_known = 1;
 	f->detect_state = DETECT_PROBING;
-	/* A server port on either side decides both the dissector and which
-	 * side serves; the destination port is tried first. */
-	for (int k = 0; k < 2; k++) {
-		int s = k == 0 ? !side : side;
-		e = registry_by_port(d->reg, tr, port_of_side(f, s));
-		if (e) {
-			f->server_side = (uint8_t)s;
-			f->dissector = e;
-			f->detect_state = DETECT_DONE;
+	/* The destination's server port decides both the dissector and which
+	 * side serves. */
+	e = registry_by_port(d->reg, tr, port_of_side(f, !side));
+	if (e) {
+		f->server_side = (uint8_t)!side;
+		f->dissector = e;
+		f->detect_state = DETECT_DONE;
+		d->stats.by_port++;
+		return;
+	}
+	/* The source's server port: over TCP it decides too (a capture that
+	 * starts mid-connection, or a server that connects out, as Modbus
+	 * gateways do).  Over UDP it only proposes: a client's ephemeral port
+	 * may be anyone's server port (a DNS query from port 5683 is no CoAP),
+	 * so the first payload must convince the dissector's probe, when it
+	 * has one. */
+	e = registry_by_port(d->reg, tr, port_of_side(f, side));
+	if (e) {
+		int confirm_first = tr == X1367_UDP && e->d->probe;
+		f->server_side = (uint8_t)side;
+		f->dissector = e;
+		f->detect_state = confirm_first ? DETECT_CONFIRMING : DETECT_DONE;
+		if (!confirm_first)
 			d->stats.by_port++;
-			return;
-		}
+		return;
 	}
 	f->server_side = (uint8_t)guess_server_side(f, p, side);
 }
@@ -148,7 +164,10 @@ static const struct registry_entry *by_ndpi_id(const struct detect *d, uint16_t 
 	return NULL;
 }
 
-static const struct registry_entry *try_ndpi(struct detect *d, struct flow *f, const struct packet *p)
+/* nDPI's verdict: a dissector for it, or *other set when nDPI names a
+ * protocol no dissector handles. */
+static const struct registry_entry *try_ndpi(struct detect *d, struct flow *f, const struct packet *p,
+					     int *other)
 {
 	if (!d->ndpi || !p->l3 || !p->l3_len)
 		return NULL;
@@ -164,7 +183,10 @@ static const struct registry_entry *try_ndpi(struct detect *d, struct flow *f, c
 							p->ts_usec / 1000);
 	uint8_t tr = transport_of(p);
 	const struct registry_entry *e = by_ndpi_id(d, r.app_protocol, tr);
-	return e ? e : by_ndpi_id(d, r.master_protocol, tr);
+	if (!e)
+		e = by_ndpi_id(d, r.master_protocol, tr);
+	*other = !e && (r.app_protocol != NDPI_PROTOCOL_UNKNOWN || r.master_protocol != NDPI_PROTOCOL_UNKNOWN);
+	return e;
 }
 
 static void release_ndpi(struct flow *f)
@@ -175,18 +197,47 @@ static void release_ndpi(struct flow *f)
 	}
 }
 
+static void release_ndpi(struct flow *f);
+
+/* A source-port candidate: its probe decides on the first payload. */
+static void confirm(struct detect *d, struct flow *f, const struct packet *p, enum x1367_dir dir)
+{
+	const struct registry_entry *e = f->dissector;
+	enum x1367_probe_result r = e->d->probe(p->payload, p->payload_len, dir);
+	if (r == X1367_PROBE_YES) {
+		f->detect_state = DETECT_DONE;
+		d->stats.by_port++;
+	} else if (r == X1367_PROBE_NO || ++f->detect_packets >= DETECT_MAX_PACKETS) {
+		f->dissector = NULL;
+		f->detect_state = DETECT_GAVE_UP;
+		d->stats.not_confirmed++;
+	}
+}
+
 void detect_packet(struct detect *d, struct flow *f, const struct packet *p, int side)
 {
 	const struct registry_entry *e = NULL;
+	int other = 0;
 
-	if (f->detect_state != DETECT_PROBING || !p->payload_len)
+	if (!p->payload_len)
 		return;
 	enum x1367_dir dir = side == f->server_side ? X1367_TO_CLIENT : X1367_TO_SERVER;
-	e = try_probes(d, p, dir);
-	if (e) {
-		d->stats.by_probe++;
-	} else if ((e = try_ndpi(d, f, p)) != NULL) {
+	if (f->detect_state == DETECT_CONFIRMING) {
+		confirm(d, f, p, dir);
+		return;
+	}
+	if (f->detect_state != DETECT_PROBING)
+		return;
+	if ((e = try_ndpi(d, f, p, &other)) != NULL) {
 		d->stats.by_ndpi++;
+	} else if (other) {
+		/* nDPI knows this flow as something no dissector handles. */
+		f->detect_state = DETECT_GAVE_UP;
+		d->stats.other_protocol++;
+		release_ndpi(f);
+		return;
+	} else if ((e = try_probes(d, p, dir)) != NULL) {
+		d->stats.by_probe++;
 	}
 	if (e) {
 		f->dissector = e;

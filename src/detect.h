@@ -1,9 +1,13 @@
 /*
- * Which dissector runs on a flow.  In order: the registry's server ports;
- * then, for flows on other ports, each dissector's probe on the first
- * payloads and nDPI's verdict, for a bounded number of packets, after
- * which the flow is given up (counted).  The engine asks; this file
- * decides; neither knows a protocol by name.
+ * Which dissector runs on a flow.  In order: the registry's server ports
+ * (the destination's decides at once; over UDP a source port alone only
+ * proposes, and the dissector's probe must confirm: a DNS query from
+ * ephemeral port 5683 is no CoAP); then, for flows on other ports, nDPI's verdict (a
+ * protocol some dissector handles is taken; any other protocol nDPI
+ * recognises ends the search, so no probe mistakes DNS or HTTP for a
+ * device protocol) and each dissector's probe on the first payloads, for a
+ * bounded number of packets, after which the flow is given up (counted).
+ * The engine asks; this file decides; neither knows a protocol by name.
  */
 #ifndef X1367_DETECT_H
 #define X1367_DETECT_H
@@ -19,6 +23,7 @@
 enum detect_state {
 	DETECT_NEW = 0,
 	DETECT_PROBING,
+	DETECT_CONFIRMING,         /* f->dissector is a candidate its probe must confirm */
 	DETECT_DONE,               /* f->dissector set */
 	DETECT_GAVE_UP,
 };
@@ -28,6 +33,8 @@ struct detect_stats {
 	uint64_t by_probe;
 	uint64_t by_ndpi;
 	uint64_t gave_up;
+	uint64_t other_protocol;   /* nDPI named a protocol no dissector handles */
+	uint64_t not_confirmed;    /* a source-port candidate its probe refused */
 	uint64_t ndpi_flows;       /* nDPI flow states allocated */
 };
 

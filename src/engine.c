@@ -385,6 +385,11 @@ static void api_log(x1367_ctx *c, int level, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+static int api_flow_closed(x1367_ctx *c)
+{
+	return c->flow && c->flow->closed;
+}
+
 static const struct x1367_engine_api engine_api = {
 	.abi_major = X1367_ABI_MAJOR,
 	.struct_size = sizeof(struct x1367_engine_api),
@@ -397,6 +402,7 @@ static const struct x1367_engine_api engine_api = {
 	.heartbeat = api_heartbeat,
 	.log = api_log,
 	.format_addr = addr_format,
+	.flow_closed = api_flow_closed,
 };
 
 /* ---- records the engine writes by itself --------------------------------- */
@@ -666,9 +672,9 @@ void engine_packet(struct engine *e, const uint8_t *data, size_t caplen, uint32_
 	struct flow *f = flow_get(e->flows, &p, &side, &created);   /* marks it seen */
 	if (created)
 		detect_new_flow(e->detect, f, &p, side);
-	if (f->detect_state == DETECT_PROBING)
+	if (f->detect_state == DETECT_PROBING || f->detect_state == DETECT_CONFIRMING)
 		detect_packet(e->detect, f, &p, side);
-	if (f->dissector)
+	if (f->detect_state == DETECT_DONE)
 		dissect(e, f, &p, side);
 }
 
@@ -847,6 +853,8 @@ static json_object *flows_json(const struct engine *e)
 	add_u64(o, "detected_by_probe", ds->by_probe);
 	add_u64(o, "detected_by_ndpi", ds->by_ndpi);
 	add_u64(o, "undetected", ds->gave_up);
+	add_u64(o, "other_protocol", ds->other_protocol);
+	add_u64(o, "port_not_confirmed", ds->not_confirmed);
 	return o;
 }
 

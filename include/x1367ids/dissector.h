@@ -308,6 +308,14 @@ struct x1367_engine_api {
 		__attribute__((format(printf, 3, 4)));
 	/* Text form of an address: dotted quad or uncompressed uppercase IPv6. */
 	void (*format_addr)(const struct x1367_addr *addr, char *buf, size_t len);
+
+	/* ---- ABI 1.1 (check struct_size before use) ---- */
+
+	/* In .flow_end: 1 when the capture showed the connection close (TCP
+	 * FIN or RST), 0 when the flow only left the table (capture end, idle
+	 * timeout, eviction): "the peer hung up" can only be said in the first
+	 * case. */
+	int (*flow_closed)(x1367_ctx *ctx);
 };
 
 /* A stored request, as describe_request sees it. */

@@ -27,6 +27,13 @@ static enum x1367_probe_result probe_magic(const uint8_t *data, size_t len, enum
 }
 
 static const uint16_t no_ports[] = {0};
+static const uint16_t udp_ports[] = {7777, 0};
+
+static enum x1367_probe_result probe_anything(const uint8_t *data, size_t len, enum x1367_dir dir)
+{
+	(void)data, (void)len, (void)dir;
+	return X1367_PROBE_YES;
+}
 
 static struct x1367_dissector test_dissector(const char *ndpi_name, int with_probe)
 {
@@ -176,4 +183,66 @@ Test(detect, registry_refuses_bad_descriptors)
 	cr_assert_neq(registry_add(&reg, &d, err), 0, "a name registered twice");
 	cr_assert(strstr(err, "already") != NULL, "%s", err);
 	cr_assert_eq(reg.n, 1);
+}
+
+static void udp_to_engine(struct engine *e, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+			  const void *payload, size_t len)
+{
+	static struct frame f;
+	build_udp(&f, src, sport, dst, dport, payload, len);
+	engine_packet(e, f.data, f.len, (uint32_t)f.len, 2000000);
+}
+
+Test(detect, udp_source_port_alone_needs_the_probe)
+{
+	struct registry reg = {0};
+	char err[REGISTRY_ERR_LEN];
+	struct x1367_dissector d = test_dissector(NULL, 1);
+	struct output *out;
+	struct rules *rules;
+
+	d.transports = X1367_UDP;
+	d.ports = udp_ports;
+	cr_assert_eq(registry_add(&reg, &d, err), 0, "%s", err);
+	struct engine *e = start(&reg, &out, &rules);
+	bytes_seen = 0;
+	/* From port 7777 to an ordinary port: a client that happened to get
+	 * 7777 as its ephemeral port, talking something else. */
+	udp_to_engine(e, "192.0.2.1", 7777, "192.0.2.2", 53, "not magic", 9);
+	cr_assert_eq(bytes_seen, 0, "a source port alone must not decide");
+	/* The same from a real server on 7777: the probe agrees. */
+	udp_to_engine(e, "192.0.2.3", 7777, "192.0.2.4", 40000, "MAGIC!", 6);
+	cr_assert_eq(bytes_seen, 6);
+	/* To port 7777: the destination's port decides. */
+	udp_to_engine(e, "192.0.2.5", 40000, "192.0.2.6", 7777, "anything", 8);
+	cr_assert_eq(bytes_seen, 14);
+	engine_finish(e);
+	engine_free(e);
+	output_free(out);
+	rules_free(rules);
+}
+
+Test(detect, what_ndpi_names_as_another_protocol_is_left_alone)
+{
+	struct registry reg = {0};
+	char err[REGISTRY_ERR_LEN];
+	struct x1367_dissector d = test_dissector("TLS", 0);
+	struct output *out;
+	struct rules *rules;
+	/* A DNS query for example.com, type A. */
+	uint8_t dns[64];
+	size_t n = hex_to_bytes("1a2b 0100 0001 0000 0000 0000 07 6578616d706c65 03 636f6d 00 0001 0001",
+				dns, sizeof(dns));
+
+	d.probe = probe_anything;   /* a probe that would claim anything */
+	d.transports = X1367_UDP | X1367_TCP;
+	cr_assert_eq(registry_add(&reg, &d, err), 0, "%s", err);
+	struct engine *e = start(&reg, &out, &rules);
+	bytes_seen = 0;
+	udp_to_engine(e, "192.0.2.1", 40000, "192.0.2.2", 53, dns, n);
+	engine_finish(e);
+	cr_assert_eq(bytes_seen, 0, "nDPI names DNS: no probe may claim the flow");
+	engine_free(e);
+	output_free(out);
+	rules_free(rules);
 }
