@@ -53,6 +53,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stddef.h>
 #include <x1367ids/dissector.h>
 
 #define COAP_HDR_LEN 4
@@ -662,6 +663,17 @@ static void report_error(x1367_ctx *ctx, const struct x1367_packet *pkt, const s
 	report(ctx, pkt, m, txn, vendor, &d);
 }
 
+/* An answer is the pulse of a polled device (ABI 1.1: an older engine has
+ * only the plain heartbeat). */
+static void polled_heartbeat(x1367_ctx *ctx, const char *uid)
+{
+	if (api->struct_size >= offsetof(struct x1367_engine_api, heartbeat_polled) + sizeof(api->heartbeat_polled) &&
+	    api->heartbeat_polled)
+		api->heartbeat_polled(ctx, uid);
+	else
+		api->heartbeat(ctx, uid);
+}
+
 static void on_response(x1367_ctx *ctx, const struct x1367_packet *pkt, const struct coap_msg *m)
 {
 	unsigned dir = pkt->dir;
@@ -685,7 +697,7 @@ static void on_response(x1367_ctx *ctx, const struct x1367_packet *pkt, const st
 		/* A device's answers (and Observe notifications) are its pulse. */
 		char uid[64];
 		endpoint_uid(pkt->src, pkt->sport, uid, sizeof(uid));
-		api->heartbeat(ctx, uid);
+		polled_heartbeat(ctx, uid);
 	}
 }
 
@@ -708,7 +720,7 @@ static void on_reset(x1367_ctx *ctx, const struct x1367_packet *pkt, const struc
 		char uid[64];
 		api->event(ctx, EV_RESET_PING);
 		endpoint_uid(pkt->src, pkt->sport, uid, sizeof(uid));
-		api->heartbeat(ctx, uid);
+		polled_heartbeat(ctx, uid);
 		return;
 	}
 	if (r->kind != RK_REQUEST) {

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stddef.h>
 #include <x1367ids/dissector.h>
 
 #define MBAP_HDR_LEN 7
@@ -421,6 +422,17 @@ static void report_exception(x1367_ctx *ctx, const struct x1367_packet *pkt, con
 		api->txn_answered(ctx, txn);
 }
 
+/* An answer is the pulse of a polled device (ABI 1.1: an older engine has
+ * only the plain heartbeat). */
+static void polled_heartbeat(x1367_ctx *ctx, const char *uid)
+{
+	if (api->struct_size >= offsetof(struct x1367_engine_api, heartbeat_polled) + sizeof(api->heartbeat_polled) &&
+	    api->heartbeat_polled)
+		api->heartbeat_polled(ctx, uid);
+	else
+		api->heartbeat(ctx, uid);
+}
+
 static void on_response(x1367_ctx *ctx, const struct x1367_packet *pkt, const uint8_t *adu,
 			size_t len, const struct mbap *h)
 {
@@ -437,7 +449,7 @@ static void on_response(x1367_ctx *ctx, const struct x1367_packet *pkt, const ui
 	/* A polled device's answers are its pulse: silence detection. */
 	char uid[64];
 	unit_uid(pkt->src, h->unit, uid, sizeof(uid));
-	api->heartbeat(ctx, uid);
+	polled_heartbeat(ctx, uid);
 }
 
 static void on_adu(x1367_ctx *ctx, const struct x1367_packet *pkt, const uint8_t *adu, size_t len,

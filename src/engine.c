@@ -267,6 +267,8 @@ static int api_txn_open(x1367_ctx *c, const struct x1367_txn_request *req)
 	if (!req || req->struct_size < sizeof(*req))
 		return -1;
 	where_of_packet(c, 0, &w);
+	/* Polled devices are judged silent only while they are asked. */
+	silence_request(c->e->silence, c->re, &w.responder, c->xp.ts_usec);
 	return txn_open(c->e->txns, c->re, &w, req, c->xp.ts_usec, c->re->timeout_ms,
 			&c->flow->txns) ? 0 : -1;
 }
@@ -362,12 +364,22 @@ static void api_event(x1367_ctx *c, const char *name)
 		name_counter_add(&pstats(c->e, c->re)->events, name);
 }
 
-static void api_heartbeat(x1367_ctx *c, const char *uid)
+static void beat(x1367_ctx *c, const char *uid, int polled)
 {
 	const struct packet *p = c->pkt;
 	if (uid)
 		silence_beat(c->e->silence, c->re, uid, &p->src, p->sport,
-			     p->l4proto == 6 ? X1367_TCP : X1367_UDP, c->xp.ts_usec);
+			     p->l4proto == 6 ? X1367_TCP : X1367_UDP, c->xp.ts_usec, polled);
+}
+
+static void api_heartbeat(x1367_ctx *c, const char *uid)
+{
+	beat(c, uid, 0);
+}
+
+static void api_heartbeat_polled(x1367_ctx *c, const char *uid)
+{
+	beat(c, uid, 1);
 }
 
 static void api_log(x1367_ctx *c, int level, const char *fmt, ...)
@@ -403,6 +415,7 @@ static const struct x1367_engine_api engine_api = {
 	.log = api_log,
 	.format_addr = addr_format,
 	.flow_closed = api_flow_closed,
+	.heartbeat_polled = api_heartbeat_polled,
 };
 
 /* ---- records the engine writes by itself --------------------------------- */
@@ -894,6 +907,7 @@ static json_object *txn_json(const struct engine *e)
 	add_u64(o, "peak_pending", t->peak_pending);
 	add_u64(o, "silent_senders", s->fired);
 	add_u64(o, "senders_back", s->came_back);
+	add_u64(o, "pollers_stopped", s->poller_stopped);
 	add_u64(o, "silence_devices_dropped", s->dropped_table_full);
 	return o;
 }

@@ -6,8 +6,18 @@
 #include <sys/random.h>
 #include "silence.h"
 
+/* Last request seen per (protocol, responder address). */
+struct request_seen {
+	struct request_seen *next;
+	const void *owner;
+	struct x1367_addr to;
+	uint64_t last_usec;
+};
+
 struct silence {
 	struct silence_device **buckets;
+	struct request_seen **req_buckets;
+	size_t n_requests;
 	size_t mask;
 	uint64_t seed;
 	size_t max_devices;
@@ -32,7 +42,10 @@ struct silence *silence_new(size_t max_devices, uint32_t factor, uint32_t min_in
 	while (nb < max_devices && nb < ((size_t)1 << 20))
 		nb <<= 1;
 	s->buckets = calloc(nb, sizeof(*s->buckets));
-	if (!s->buckets) {
+	s->req_buckets = calloc(nb, sizeof(*s->req_buckets));
+	if (!s->buckets || !s->req_buckets) {
+		free(s->buckets);
+		free(s->req_buckets);
 		free(s);
 		return NULL;
 	}
@@ -55,6 +68,12 @@ void silence_free(struct silence *s)
 		n = d->all_next;
 		free(d);
 	}
+	for (size_t i = 0; i <= s->mask; i++)
+		for (struct request_seen *q = s->req_buckets[i], *n; q; q = n) {
+			n = q->next;
+			free(q);
+		}
+	free(s->req_buckets);
 	free(s->buckets);
 	free(s->heap);
 	free(s);
@@ -205,11 +224,13 @@ static void learn(struct silence_device *d, uint64_t interval)
 }
 
 void silence_beat(struct silence *s, const void *owner, const char *uid,
-		  const struct x1367_addr *addr, uint16_t port, uint8_t transport, uint64_t ts_usec)
+		  const struct x1367_addr *addr, uint16_t port, uint8_t transport, uint64_t ts_usec,
+		  int polled)
 {
 	struct silence_device *d = find_or_add(s, owner, uid);
 	if (!d)
 		return;
+	d->polled = (uint8_t)(polled != 0);
 	d->addr = *addr;
 	d->port = port;
 	d->transport = transport;
@@ -234,11 +255,65 @@ void silence_beat(struct silence *s, const void *owner, const char *uid,
 		s->stats.dropped_table_full++;
 }
 
+static size_t req_bucket(const struct silence *s, const void *owner, const struct x1367_addr *a)
+{
+	uint64_t h = s->seed ^ (uint64_t)(uintptr_t)owner;
+	for (size_t i = 0; i < (a->family == 4 ? 4u : 16u); i++) {
+		h ^= a->bytes[i];
+		h *= 0x100000001B3ull;
+	}
+	h ^= h >> 31;
+	return (size_t)(h & s->mask);
+}
+
+static struct request_seen *request_find(const struct silence *s, const void *owner,
+					 const struct x1367_addr *a)
+{
+	for (struct request_seen *q = s->req_buckets[req_bucket(s, owner, a)]; q; q = q->next)
+		if (q->owner == owner && q->to.family == a->family &&
+		    !memcmp(q->to.bytes, a->bytes, a->family == 4 ? 4 : 16))
+			return q;
+	return NULL;
+}
+
+void silence_request(struct silence *s, const void *owner, const struct x1367_addr *to, uint64_t ts_usec)
+{
+	struct request_seen *q = request_find(s, owner, to);
+	if (!q) {
+		size_t b = req_bucket(s, owner, to);
+		if (s->n_requests >= s->max_devices || !(q = calloc(1, sizeof(*q)))) {
+			s->stats.requests_dropped++;
+			return;
+		}
+		q->owner = owner;
+		q->to = *to;
+		q->next = s->req_buckets[b];
+		s->req_buckets[b] = q;
+		s->n_requests++;
+	}
+	if (ts_usec > q->last_usec)
+		q->last_usec = ts_usec;
+}
+
+/* A polled device is silent only if it was asked after its last answer. */
+static int still_asked(const struct silence *s, const struct silence_device *d)
+{
+	const struct request_seen *q;
+	return !d->polled || ((q = request_find(s, d->owner, &d->addr)) && q->last_usec > d->last_usec);
+}
+
 void silence_check(struct silence *s, uint64_t now_usec)
 {
 	while (s->heap_len && s->heap[0]->limit_usec < now_usec) {
 		struct silence_device *d = s->heap[0];
 		heap_remove(s, d);
+		if (!still_asked(s, d)) {
+			/* The poller stopped: learn the period afresh if it comes back. */
+			s->stats.poller_stopped++;
+			d->regular = 0;
+			d->period_usec = 0;
+			continue;
+		}
 		d->silent = 1;
 		s->stats.fired++;
 		if (s->fire)

@@ -33,6 +33,7 @@ struct silence_device {
 	uint32_t regular;                  /* consecutive regular intervals */
 	uint8_t silent;                    /* fired, waiting for it to come back */
 	uint8_t heard;                     /* last_usec is valid */
+	uint8_t polled;                    /* its beats are answers to requests */
 	size_t heap_idx;                   /* position in the deadline heap, or SIZE_MAX */
 	uint64_t limit_usec;               /* silent past this (learned devices) */
 };
@@ -42,6 +43,8 @@ struct silence_stats {
 	uint64_t dropped_table_full;       /* devices not tracked */
 	uint64_t fired;                    /* silences reported */
 	uint64_t came_back;                /* a silent device spoke again */
+	uint64_t poller_stopped;           /* polled device quiet because nobody asked */
+	uint64_t requests_dropped;         /* request addresses not tracked: table full */
 };
 
 struct silence;
@@ -54,9 +57,14 @@ struct silence *silence_new(size_t max_devices, uint32_t factor, uint32_t min_in
 void silence_free(struct silence *s);
 const struct silence_stats *silence_stats(const struct silence *s);
 
-/* The device spoke at ts_usec. */
+/* The device spoke at ts_usec; `polled`: an answer to a request. */
 void silence_beat(struct silence *s, const void *owner, const char *uid,
-		  const struct x1367_addr *addr, uint16_t port, uint8_t transport, uint64_t ts_usec);
+		  const struct x1367_addr *addr, uint16_t port, uint8_t transport, uint64_t ts_usec,
+		  int polled);
+/* A request of protocol `owner` went to `to` at ts_usec.  A polled device
+ * is judged silent only if a request reached its address after its last
+ * answer. */
+void silence_request(struct silence *s, const void *owner, const struct x1367_addr *to, uint64_t ts_usec);
 /* Fire for every learned device silent past its limit at `now`. */
 void silence_check(struct silence *s, uint64_t now_usec);
 

@@ -316,6 +316,10 @@ struct x1367_engine_api {
 	 * timeout, eviction): "the peer hung up" can only be said in the first
 	 * case. */
 	int (*flow_closed)(x1367_ctx *ctx);
+	/* Like heartbeat, for an answer of a device that is polled: its
+	 * silence is reported only while requests to it go on (a poller that
+	 * stopped asking is no device that stopped answering). */
+	void (*heartbeat_polled)(x1367_ctx *ctx, const char *responder_uid);
 };
 
 /* A stored request, as describe_request sees it. */

@@ -27,7 +27,7 @@ static void beat(struct silence *s, const char *uid, uint64_t t)
 {
 	struct x1367_addr a;
 	cr_assert_eq(addr_parse("192.0.2.9", &a), 0);
-	silence_beat(s, &owner, uid, &a, 3610, X1367_UDP, t);
+	silence_beat(s, &owner, uid, &a, 3610, X1367_UDP, t, 0);
 }
 
 Test(silence, fires_once_after_three_periods)
@@ -108,5 +108,37 @@ Test(silence, a_long_unique_id_is_one_device)
 	for (int i = 0; i < 5; i++)
 		beat(s, uid, (uint64_t)i * 10 * S);
 	cr_assert_eq(silence_stats(s)->devices, 1);
+	silence_free(s);
+}
+
+static void polled_answer(struct silence *s, const char *uid, uint64_t t)
+{
+	struct x1367_addr a;
+	cr_assert_eq(addr_parse("192.0.2.9", &a), 0);
+	silence_request(s, &owner, &a, t - 1000);
+	silence_beat(s, &owner, uid, &a, 502, X1367_TCP, t, 1);
+}
+
+Test(silence, a_polled_device_is_silent_only_while_asked)
+{
+	struct fired f = {0};
+	struct x1367_addr a;
+	struct silence *s = silence_new(16, 3, 3, on_fire, &f);
+	cr_assert_eq(addr_parse("192.0.2.9", &a), 0);
+	for (int i = 1; i <= 5; i++)
+		polled_answer(s, "plc#1", (uint64_t)i * 2 * S);   /* last answer at 10 s */
+	/* The poller stops too: no record. */
+	silence_check(s, 100 * S);
+	cr_assert_eq(f.n, 0);
+	cr_assert_eq(silence_stats(s)->poller_stopped, 1);
+	/* Polling resumes and answers come back, then the device stops
+	 * answering while still asked: one record. */
+	for (int i = 0; i <= 4; i++)
+		polled_answer(s, "plc#1", 200 * S + (uint64_t)i * 2 * S);   /* last at 208 s */
+	silence_request(s, &owner, &a, 210 * S);
+	silence_request(s, &owner, &a, 212 * S);
+	silence_check(s, 215 * S);
+	cr_assert_eq(f.n, 1);
+	cr_assert_eq(f.at, 214 * S);
 	silence_free(s);
 }
