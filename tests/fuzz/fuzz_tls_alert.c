@@ -29,85 +29,38 @@
 #include <stdint.h>
 #include <string.h>
 #include "helpers.h"
+#include "tcp_script.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const struct x1367_dissector *X1367_DISSECTOR_ENTRY(void);
 
-#define T0 (1705309200ull * 1000000ull)
-#define TH_FIN 0x01
-#define TH_SYN 0x02
-#define TH_PSH 0x08
-#define TH_ACK 0x10
-
-struct script {
-	struct run r;
-	const char *addr[2];          /* [0] client, [1] server */
-	uint16_t port[2];
-	uint32_t seq[2];
-	uint64_t now;
-};
-
-static struct frame F;
+/* Bit 7 of ctl: the payload 64 times over (records past 255 bytes). */
 static uint8_t big[255 * 64];
 
-static void send_tcp(struct script *s, int dir, uint32_t seq, uint8_t flags, const uint8_t *p,
-		     size_t n)
+static void packet(struct tcp_script *s, uint8_t ctl, const uint8_t *p, size_t n)
 {
-	build_tcp(&F, s->addr[dir], s->port[dir], s->addr[!dir], s->port[!dir], seq,
-		  s->seq[!dir], flags, p, n);
-	F.ts_usec = s->now;
-	if (F.len)
-		run_frame(&s->r, &F);
-}
-
-static void handshake(struct script *s)
-{
-	send_tcp(s, 0, s->seq[0]++, TH_SYN, NULL, 0);
-	send_tcp(s, 1, s->seq[1]++, TH_SYN | TH_ACK, NULL, 0);
-	send_tcp(s, 0, s->seq[0], TH_ACK, NULL, 0);
-}
-
-static void packet(struct script *s, uint8_t ctl, const uint8_t *p, size_t n)
-{
-	int dir = ctl & 1;
-
-	s->now += ((ctl >> 1) & 7) * 500000ull + 1000;
+	script_advance(s, ctl);
 	if ((ctl & 0x80) && n) {
 		for (size_t i = 0; i < 64; i++)
 			memcpy(big + i * n, p, n);
 		p = big;
 		n *= 64;
 	}
-	uint32_t seq = s->seq[dir];
-	if (ctl & 0x10)
-		seq -= (uint32_t)n;
-	if (ctl & 0x20)
-		seq += 3;
-	uint8_t flags = TH_ACK | ((ctl & 0x40) ? TH_FIN : TH_PSH);
-	send_tcp(s, dir, seq, flags, p, n);
-	if (!(ctl & 0x10))
-		s->seq[dir] = seq + (uint32_t)n + ((flags & TH_FIN) ? 1 : 0);
+	script_segment(s, ctl, p, n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct script s;
+	static struct tcp_script s;
 
 	if (size < 1)
 		return 0;
 	uint8_t mode = data[0];
-	memset(&s, 0, sizeof(s));
-	s.addr[0] = (mode & 1) ? "2001:db8::10" : "192.0.2.10";
-	s.addr[1] = (mode & 1) ? "2001:db8::20" : "192.0.2.20";
-	s.port[0] = 49152;
-	s.port[1] = (mode & 4) ? 10443 : 443;
-	s.seq[0] = 1000;
-	s.seq[1] = 0xFFFFFF00u;       /* wraps during the run */
-	s.now = T0;
+	script_init(&s, mode, (mode & 4) ? 10443 : 443);
 
 	run_start_fast(&s.r, X1367_DISSECTOR_ENTRY());
 	if (!(mode & 8))
-		handshake(&s);
+		script_handshake(&s);
 	size_t pos = 1;
 	while (pos + 2 <= size) {
 		uint8_t ctl = data[pos];
