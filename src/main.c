@@ -24,6 +24,7 @@
 #include "engine.h"
 #include "geoip.h"
 #include "options.h"
+#include "paths.h"
 #include "output.h"
 #include "plugin.h"
 #include "registry.h"
@@ -150,6 +151,8 @@ struct setup {
 	struct rules *rules;
 	struct geoip *geo;
 	struct output *out;
+	struct default_paths defaults; /* rules and plugins when no flag names them */
+	const char *rules_dir;         /* --rules, or the default */
 	char reporter[ADDR_STR_MAX];
 	char hostname[HOST_NAME_MAX + 1];
 };
@@ -162,6 +165,8 @@ static int configure(struct setup *s, int argc, char **argv)
 
 	if (options_parse(&s->opt, argc, argv, err))
 		return fail_line("%s", err), -1;
+	paths_defaults(&s->defaults, NULL);
+	s->rules_dir = s->opt.rules_dir ? s->opt.rules_dir : s->defaults.rules_dir;
 	if (s->opt.show_help || s->opt.show_version)
 		return 0;
 	if (!s->opt.read_file && !s->opt.n_ifaces && !s->opt.check_config)
@@ -174,7 +179,7 @@ static int configure(struct setup *s, int argc, char **argv)
 		return fail_line("--reporter-ip: \"%s\" is not an IPv4 or IPv6 address", s->opt.reporter_ip), -1;
 	if (registry_add_builtins(&s->reg, rerr))
 		return fail_line("%s", rerr), -1;
-	if (plugins_load_dir(&s->plugins, &s->reg, s->opt.plugin_dir ? s->opt.plugin_dir : X1367_PLUGIN_DIR,
+	if (plugins_load_dir(&s->plugins, &s->reg, s->opt.plugin_dir ? s->opt.plugin_dir : s->defaults.plugin_dir,
 			     s->opt.plugin_dir != NULL, s->opt.disabled, s->opt.n_disabled, perr))
 		return fail_line("%s", perr), -1;
 	if (apply_timeouts(&s->reg, &s->opt, err))
@@ -182,8 +187,7 @@ static int configure(struct setup *s, int argc, char **argv)
 	s->rules = rules_new();
 	if (s->rules)
 		rules_set_warn(s->rules, warn_line, NULL);
-	if (!s->rules || rules_load_dir(s->rules, s->opt.rules_dir ? s->opt.rules_dir : X1367_RULES_DIR,
-					protocol_known, &s->reg, err))
+	if (!s->rules || rules_load_dir(s->rules, s->rules_dir, protocol_known, &s->reg, err))
 		return fail_line("%s", s->rules ? err : "out of memory"), -1;
 	if (s->opt.n_geoip && !(s->geo = geoip_new()))
 		return fail_line("%s", "out of memory"), -1;
@@ -284,8 +288,7 @@ static void reload(struct setup *s, struct engine *e)
 
 	if (fresh)
 		rules_set_warn(fresh, warn_line, NULL);
-	if (!fresh || rules_load_dir(fresh, s->opt.rules_dir ? s->opt.rules_dir : X1367_RULES_DIR,
-				     protocol_known, &s->reg, err)) {
+	if (!fresh || rules_load_dir(fresh, s->rules_dir, protocol_known, &s->reg, err)) {
 		fail_line("reload failed: %s; keeping the previous tables", fresh ? err : "out of memory");
 		rules_free(fresh);
 	} else {
@@ -459,14 +462,14 @@ int main(int argc, char **argv)
 	if (configure(&s, argc, argv)) {
 		rc = EXIT_USAGE;
 	} else if (s.opt.show_help) {
-		options_usage(stdout);
+		options_usage(stdout, s.defaults.rules_dir, s.defaults.plugin_dir);
 		rc = 0;
 	} else if (s.opt.show_version) {
 		printf("x1367ids %s (dissector ABI %d.%d)\n", PACKAGE_VERSION, X1367_ABI_MAJOR, X1367_ABI_MINOR);
 		rc = 0;
 	} else if (s.opt.check_config) {
-		fprintf(stderr, "x1367ids: configuration ok (%zu dissectors, %zu mapping rows)\n", s.reg.n,
-			rules_count(s.rules));
+		fprintf(stderr, "x1367ids: configuration ok (%zu dissectors, %zu mapping rows from %s)\n", s.reg.n,
+			rules_count(s.rules), s.rules_dir);
 		rc = 0;
 	} else {
 		char serr[SYSLOG_ERR_LEN];

@@ -70,9 +70,9 @@ static const struct option long_opts[] = {
 	{NULL, 0, NULL, 0},
 };
 
-void options_usage(FILE *fp)
+void options_usage(FILE *fp, const char *rules_dir, const char *plugin_dir)
 {
-	fputs("usage: x1367ids -r FILE [options]\n"
+	fprintf(fp, "usage: x1367ids -r FILE [options]\n"
 	      "       x1367ids -i IFACE [-i IFACE ...] [options]\n"
 	      "Passive IDS sensor: reports device errors seen on the wire as ITU-T X.1367 records.\n\n"
 	      "  -r, --read FILE              read a pcap or pcapng capture ('-' = standard input)\n"
@@ -102,11 +102,11 @@ void options_usage(FILE *fp)
 	      "      --when-full drop|block   queue and spool full: drop the newest record (default) or wait\n"
 	      "  -f, --filter BPF             capture filter (pcap-filter(7) syntax)\n"
 	      "  -c, --config FILE            configuration file (name = value; flags override it)\n"
-	      "      --rules DIR              mapping tables (*.map), default " X1367_RULES_DIR "\n"
+	      "      --rules DIR              mapping tables (*.map), default %s\n"
 	      "      --reporter-ip ADDR       Reporter address in records (default: first non-loopback)\n"
 	      "      --sensor-name NAME       Description \"Sensor\" (default: host name)\n"
 	      "      --geoip FILE.mmdb        add country/AS of the addresses (repeatable, up to 4)\n"
-	      "      --plugin-dir DIR         load dissector plugins (*.so), default " X1367_PLUGIN_DIR "\n"
+	      "      --plugin-dir DIR         load dissector plugins (*.so), default %s\n"
 	      "      --disable-plugin NAME    do not use that plugin (repeatable)\n"
 	      "      --request-timeout P=MS   deadline for protocol P's answers (e.g. modbus=5000)\n"
 	      "      --max-flows N            flow table bound (default 262144)\n"
@@ -123,7 +123,8 @@ void options_usage(FILE *fp)
 	      "      --check-config           validate configuration and rules, then exit\n"
 	      "      --version                print the version\n"
 	      "  -h, --help                   this help\n"
-	      "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n", fp);
+	      "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n",
+		rules_dir, plugin_dir);
 }
 
 /* A whole number in [min, max], or -1 with err set. */

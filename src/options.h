@@ -50,6 +50,7 @@ struct options {
 /* 0: ok; -1: usage or configuration error, message in err (exit 2). */
 int options_parse(struct options *o, int argc, char **argv, char err[OPTIONS_ERR_LEN]);
 void options_free(struct options *o);
-void options_usage(FILE *fp);
+/* --help; the default directories as this program resolved them (paths.h). */
+void options_usage(FILE *fp, const char *rules_dir, const char *plugin_dir);
 
 #endif

@@ -29,7 +29,7 @@
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
-public=${X1367_PUBLIC_PCAPS:-$top_srcdir/../shared/pcaps/public}
+public=${X1367_PUBLIC_PCAPS:-$top_srcdir/pcaps/public}
 sensor=${SENSOR:-$top_builddir/x1367ids}
 rules=${RULES:-$top_srcdir/rules}
 live_dir=$top_srcdir/tests/live

@@ -4,7 +4,7 @@
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
-public=${X1367_PUBLIC_PCAPS:-$top_srcdir/../shared/pcaps/public}
+public=${X1367_PUBLIC_PCAPS:-$top_srcdir/pcaps/public}
 sensor=$top_builddir/x1367ids
 plugins=$top_builddir/dissectors/.libs
 validate=$top_builddir/tests/tools/x1367-validate
@@ -106,6 +106,31 @@ expect_exit 1 "garbage capture" -r "$work/text.pcap" --rules "$rules"
 if [ -w /dev/full ]; then
 	"$sensor" --plugin-dir "$plugins" -r "$part1" --rules "$rules" >/dev/full 2>"$work/err"
 	[ $? -eq 1 ] && ok "write error exits 1" || ko "write error exits 1"
+fi
+
+# The built program finds the tree's rules and plugins with no flags, from
+# any working directory (README's first command), and reports as with them.
+(cd / && "$sensor" -r "$top_srcdir/pcaps/demo.pcap" --reporter-ip 192.0.2.254 --sensor-name regress) \
+	>"$work/out" 2>"$work/err"
+if [ $? -eq 0 ] && cmp -s "$work/out" "$top_srcdir/pcaps/demo.expected"; then
+	ok "built program runs without --rules/--plugin-dir"
+else
+	ko "built program runs without --rules/--plugin-dir"
+fi
+"$sensor" --check-config >/dev/null 2>"$work/err"
+grep -q "mapping rows from $top_srcdir/rules)" "$work/err" && ok "--check-config names the tree's rules" ||
+	ko "--check-config names the tree's rules"
+"$sensor" --help >"$work/out" 2>/dev/null
+grep -q "default $top_builddir/dissectors/.libs" "$work/out" && ok "--help shows the tree's plugin directory" ||
+	ko "--help shows the tree's plugin directory"
+# A copy of the program elsewhere is no build-tree program: it looks for
+# the installed directories only (which this prefix has not got, or has).
+cp "$sensor" "$work/x1367ids-copy"
+"$work/x1367ids-copy" --check-config >/dev/null 2>"$work/err"
+if grep -q "$top_srcdir/rules\|$top_builddir/dissectors" "$work/err"; then
+	ko "a copied program does not use the build tree"
+else
+	ok "a copied program does not use the build tree"
 fi
 
 echo "$pass passed, $fail failed"

@@ -1,24 +1,29 @@
 #!/bin/sh
-# The installed tree: `make install` into a temporary prefix, then every
-# capture regression again with the installed program, its installed rules
-# and the plugins installed in the tree's plugin directory.  (The program's
-# compiled-in default directory is the configured prefix's, so the test
-# names the temporary one.)
+# The installed tree: `make install DESTDIR=ROOT` (a staged install, as a
+# packager makes one), then every capture regression again with the
+# installed program and no --rules or --plugin-dir: from ROOT + sbindir it
+# finds ROOT + its configured rules and plugin directories, never the build
+# tree's.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
-prefix=$(mktemp -d)
-trap 'rm -rf "$prefix"' EXIT
-chmod 755 "$prefix"
-if ! make -C "$top_builddir" install prefix="$prefix" >"$prefix.log" 2>&1; then
-	tail -n 30 "$prefix.log"; rm -f "$prefix.log"
-	echo "0 passed, 1 failed"
-	exit 1
+root=$(mktemp -d)
+trap 'rm -rf "$root" "$root.log"' EXIT
+chmod 755 "$root"
+fail() { echo "FAIL $1"; echo "0 passed, 1 failed"; exit 1; }
+if ! make -C "$top_builddir" install DESTDIR="$root" >"$root.log" 2>&1; then
+	tail -n 30 "$root.log"
+	fail "make install DESTDIR=..."
 fi
-rm -f "$prefix.log"
-for f in sbin/x1367ids include/x1367ids/dissector.h lib/pkgconfig/x1367ids-plugin.pc \
-	share/x1367ids/rules/modbus.map share/man/man8/x1367ids.8; do
-	[ -e "$prefix/$f" ] || { echo "FAIL installed tree lacks $f"; echo "0 passed, 1 failed"; exit 1; }
+# Where configure put things, as make knows them.
+dirs=$(make -s -C "$top_builddir" --no-print-directory print-install-dirs) || fail "make print-install-dirs"
+eval "$dirs"
+for f in "$sbindir/x1367ids" "$pkgincludedir/dissector.h" "$pkgconfigdir/x1367ids-plugin.pc" \
+	"$rulesdir/modbus.map" "$plugindir/mqtt.so" "$mandir/man8/x1367ids.8"; do
+	[ -e "$root$f" ] || fail "installed tree lacks $f"
 done
-SENSOR=$prefix/sbin/x1367ids RULES=$prefix/share/x1367ids/rules PLUGIN_DIR=$prefix/lib/x1367ids/plugins \
-	sh "$top_srcdir/tests/regress/run.sh"
+# The staged program reads the staged rules, not the build tree's.
+"$root$sbindir/x1367ids" --check-config >"$root.log" 2>&1 || { cat "$root.log"; fail "installed --check-config"; }
+grep -q "mapping rows from $root$rulesdir)" "$root.log" || { cat "$root.log"; fail "installed program uses $root$rulesdir"; }
+echo "PASS staged program uses its own rules ($root$rulesdir)"
+SENSOR=$root$sbindir/x1367ids RULES= PLUGIN_DIR= sh "$top_srcdir/tests/regress/run.sh"

@@ -2,7 +2,9 @@
 # Capture regression tests: every capture with an expected-records file.
 #
 #   pcaps/**/NAME.pcap (or .pcapng)  +  pcaps/**/NAME.expected
-#   tests/regress/public/NAME.expected  ->  $X1367_PUBLIC_PCAPS/NAME.pcap
+#   $X1367_PUBLIC_PCAPS/NAME.pcap  +  tests/regress/public/NAME.expected
+#       (the third-party captures, default pcaps/public: their expected
+#       records live apart, so that another copy of them can be named)
 #
 # Adding a case is adding those two files.  Optional NAME.stats beside the
 # expected file holds "key=value" lines the statistics line must contain
@@ -14,11 +16,12 @@
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
-public=${X1367_PUBLIC_PCAPS:-$top_srcdir/../shared/pcaps/public}
+public=${X1367_PUBLIC_PCAPS:-$top_srcdir/pcaps/public}
 # SENSOR, RULES and PLUGIN_DIR may point at an installed tree instead
-# (tests/regress/installed.sh); PLUGIN_DIR empty = the sensor's default.
+# (tests/regress/installed.sh); RULES or PLUGIN_DIR empty = the sensor's
+# own default, no flag given.
 sensor=${SENSOR:-$top_builddir/x1367ids}
-rules=${RULES:-$top_srcdir/rules}
+rules=${RULES-$top_srcdir/rules}
 plugin_dir=${PLUGIN_DIR-$top_builddir/dissectors/.libs}
 validate=$top_builddir/tests/tools/x1367-validate
 work=$(mktemp -d)
@@ -27,7 +30,8 @@ pass=0
 fail=0
 
 run_sensor() {   # capture -> records on $work/out, stats on $work/err
-	set -- -r "$1" --rules "$rules" --reporter-ip 192.0.2.254 --sensor-name regress
+	set -- -r "$1" --reporter-ip 192.0.2.254 --sensor-name regress
+	[ -n "$rules" ] && set -- "$@" --rules "$rules"
 	[ -n "$plugin_dir" ] && [ -d "$plugin_dir" ] && set -- "$@" --plugin-dir "$plugin_dir"
 	"$sensor" "$@" >"$work/out" 2>"$work/err"
 }
@@ -84,14 +88,14 @@ tally() {
 	if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
 }
 
-for capture in $(find "$top_srcdir/pcaps" -name '*.pcap' -o -name '*.pcapng' | sort); do
+for capture in $(find "$top_srcdir/pcaps" -path "$top_srcdir/pcaps/public" -prune -o \( -name '*.pcap' -o -name '*.pcapng' \) -print | sort); do
 	base=${capture%.pcap*}
 	tally one_case "${capture#"$top_srcdir"/}" "$capture" "$base.expected"
 done
-for expected in "$top_srcdir"/tests/regress/public/*.expected; do
-	[ -f "$expected" ] || continue
-	name=$(basename "$expected" .expected)
-	tally one_case "public/$name" "$public/$name.pcap" "$expected"
+for capture in "$public"/*.pcap "$public"/*.pcapng; do
+	[ -f "$capture" ] || continue
+	name=$(basename "${capture%.pcap*}")
+	tally one_case "public/$name" "$capture" "$top_srcdir/tests/regress/public/$name.expected"
 done
 
 echo "$pass passed, $fail failed"

@@ -91,7 +91,7 @@ def main():
         return 77
     top = os.environ.get("top_srcdir", ".")
     build = os.environ.get("top_builddir", top)
-    public = os.environ.get("X1367_PUBLIC_PCAPS", os.path.join(top, "..", "shared", "pcaps", "public"))
+    public = os.environ.get("X1367_PUBLIC_PCAPS", os.path.join(top, "pcaps", "public"))
     passed = failed = 0
     for name, mode in CAPTURES.items():
         path = os.path.join(public, name)

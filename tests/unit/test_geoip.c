@@ -1,6 +1,6 @@
 /* GeoIP enrichment on MaxMind's test databases (found through $GEOIP_DIR,
- * default ../shared/geoip from the top of the tree; never copied into the
- * repository), corrupt databases, and a database damaged here in /tmp. */
+ * default tests/data/geoip in the source tree, with their licence),
+ * corrupt databases, and a database damaged here in /tmp. */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,7 +37,7 @@ static const char *db_path(const char *name)
 	if (dir && *dir)
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
 	else
-		snprintf(path, sizeof(path), "%s/../shared/geoip/%s", top && *top ? top : ".", name);
+		snprintf(path, sizeof(path), "%s/tests/data/geoip/%s", top && *top ? top : ".", name);
 	return path;
 }
 
