@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
 
 /* Configured at build time (Makefile.am). */
 #ifndef X1367_BUILD_DIR
