@@ -267,8 +267,8 @@ static int api_txn_open(x1367_ctx *c, const struct x1367_txn_request *req)
 	if (!req || req->struct_size < sizeof(*req))
 		return -1;
 	where_of_packet(c, 0, &w);
-	/* Polled devices are judged silent only while they are asked. */
-	silence_request(c->e->silence, c->re, &w.responder, c->xp.ts_usec);
+	/* A polled device is judged silent only while a request to it waits. */
+	silence_asked(c->e->silence, c->re, req->responder_uid, &w.responder, c->xp.ts_usec);
 	return txn_open(c->e->txns, c->re, &w, req, c->xp.ts_usec, c->re->timeout_ms,
 			&c->flow->txns) ? 0 : -1;
 }
@@ -291,6 +291,11 @@ static const uint8_t *api_txn_request(const x1367_txn *x, size_t *len, size_t *w
 
 static void api_txn_answered(x1367_ctx *c, x1367_txn *x)
 {
+	/* An answer is a sign of life for silence detection, whatever its
+	 * kind (an exception too).  Only a packet from the responder answers:
+	 * a client giving up a request (CoAP token reuse) is no answer. */
+	if (!x->multicast && addr_cmp(&c->pkt->src, &x->where.responder) == 0)
+		silence_heard(c->e->silence, c->re, x->responder_uid, &c->pkt->src, c->xp.ts_usec);
 	txn_answered(c->e->txns, x);
 }
 
@@ -333,6 +338,9 @@ static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 		detail = "not an error when it answers a request, but no request was seen";
 	}
 	where_of_packet(c, 1, &w);
+	/* An error answer is an answer: the device is not silent. */
+	if (rep->responder_uid)
+		silence_heard(e->silence, c->re, rep->responder_uid, &c->pkt->src, c->xp.ts_usec);
 	if (!rep->txn)
 		pstats(e, c->re)->responses_without_request++;
 	addr_format(&w.requester, req_uid, sizeof(req_uid));
@@ -458,7 +466,7 @@ static void on_silence(const struct silence_device *d, uint64_t at_usec, void *a
 	in.error_code = "11";
 	in.requester = (struct record_party){0, NULL, NULL, 0, 0};
 	in.responder = (struct record_party){1, d->uid, NULL, 0, 0};
-	record_format_time(d->last_usec, last);
+	record_format_time(d->heard_usec, last);
 	desc_add(&b, "Detail", "Responder stopped sending data.");
 	desc_add(&b, "Sensor", e->cfg.sensor_name);
 	desc_add(&b, "Transport", d->transport == X1367_TCP ? "TCP" : "UDP");
@@ -908,6 +916,7 @@ static json_object *txn_json(const struct engine *e)
 	add_u64(o, "silent_senders", s->fired);
 	add_u64(o, "senders_back", s->came_back);
 	add_u64(o, "pollers_stopped", s->poller_stopped);
+	add_u64(o, "senders_still_talking", s->still_talking);
 	add_u64(o, "silence_devices_dropped", s->dropped_table_full);
 	return o;
 }

@@ -6,18 +6,21 @@
 #include <sys/random.h>
 #include "silence.h"
 
-/* Last request seen per (protocol, responder address). */
-struct request_seen {
-	struct request_seen *next;
+/* Latest request to and answer from each (protocol, address), for
+ * dissectors that name no responder at request time (Modbus and ECHONET
+ * Lite format nothing per request: describe_request does, when a record
+ * needs it). */
+struct address_seen {
+	struct address_seen *next;
 	const void *owner;
-	struct x1367_addr to;
-	uint64_t last_usec;
+	struct x1367_addr addr;
+	uint64_t asked_usec, heard_usec;
 };
 
 struct silence {
 	struct silence_device **buckets;
-	struct request_seen **req_buckets;
-	size_t n_requests;
+	struct address_seen **addr_buckets;
+	size_t n_addresses;
 	size_t mask;
 	uint64_t seed;
 	size_t max_devices;
@@ -42,10 +45,10 @@ struct silence *silence_new(size_t max_devices, uint32_t factor, uint32_t min_in
 	while (nb < max_devices && nb < ((size_t)1 << 20))
 		nb <<= 1;
 	s->buckets = calloc(nb, sizeof(*s->buckets));
-	s->req_buckets = calloc(nb, sizeof(*s->req_buckets));
-	if (!s->buckets || !s->req_buckets) {
+	s->addr_buckets = calloc(nb, sizeof(*s->addr_buckets));
+	if (!s->buckets || !s->addr_buckets) {
 		free(s->buckets);
-		free(s->req_buckets);
+		free(s->addr_buckets);
 		free(s);
 		return NULL;
 	}
@@ -69,11 +72,11 @@ void silence_free(struct silence *s)
 		free(d);
 	}
 	for (size_t i = 0; i <= s->mask; i++)
-		for (struct request_seen *q = s->req_buckets[i], *n; q; q = n) {
+		for (struct address_seen *q = s->addr_buckets[i], *n; q; q = n) {
 			n = q->next;
 			free(q);
 		}
-	free(s->req_buckets);
+	free(s->addr_buckets);
 	free(s->buckets);
 	free(s->heap);
 	free(s);
@@ -95,23 +98,33 @@ static size_t bucket_of(const struct silence *s, const void *owner, const char *
 	return (size_t)(h & s->mask);
 }
 
+/* Devices are known by the Unique ID as stored (cut to the bound), so a
+ * long ID finds its device again. */
+static struct silence_device *find_device(const struct silence *s, const void *owner, const char *given)
+{
+	char uid[SILENCE_UID_MAX];
+	snprintf(uid, sizeof(uid), "%s", given);
+	for (struct silence_device *d = s->buckets[bucket_of(s, owner, uid)]; d; d = d->next)
+		if (d->owner == owner && !strcmp(d->uid, uid))
+			return d;
+	return NULL;
+}
+
 static struct silence_device *find_or_add(struct silence *s, const void *owner, const char *given)
 {
-	/* Devices are known by the Unique ID as stored (cut to the bound), so
-	 * a long ID finds its device again. */
 	char uid[SILENCE_UID_MAX];
 	snprintf(uid, sizeof(uid), "%s", given);
 
+	struct silence_device *d = find_device(s, owner, uid);
+	if (d)
+		return d;
 	size_t b = bucket_of(s, owner, uid);
-	for (struct silence_device *d = s->buckets[b]; d; d = d->next)
-		if (d->owner == owner && !strcmp(d->uid, uid))
-			return d;
 	/* Devices are added when first heard, never per packet after that. */
 	if (s->stats.devices >= s->max_devices) {
 		s->stats.dropped_table_full++;
 		return NULL;
 	}
-	struct silence_device *d = calloc(1, sizeof(*d));
+	d = calloc(1, sizeof(*d));
 	if (!d) {
 		s->stats.dropped_table_full++;
 		return NULL;
@@ -199,6 +212,13 @@ static int heap_update(struct silence *s, struct silence_device *d, uint64_t lim
 	return 0;
 }
 
+/* *t = the later of *t and ts_usec. */
+static void later(uint64_t *t, uint64_t ts_usec)
+{
+	if (ts_usec > *t)
+		*t = ts_usec;
+}
+
 static int learned(const struct silence *s, const struct silence_device *d)
 {
 	return d->period_usec && d->regular + 1 >= s->min_intervals;
@@ -234,6 +254,9 @@ void silence_beat(struct silence *s, const void *owner, const char *uid,
 	d->addr = *addr;
 	d->port = port;
 	d->transport = transport;
+	d->waiting = 0;
+	d->off_rhythm = 0;
+	later(&d->heard_usec, ts_usec);
 	if (d->silent) {
 		/* Back: learn its period afresh. */
 		s->stats.came_back++;
@@ -255,7 +278,7 @@ void silence_beat(struct silence *s, const void *owner, const char *uid,
 		s->stats.dropped_table_full++;
 }
 
-static size_t req_bucket(const struct silence *s, const void *owner, const struct x1367_addr *a)
+static size_t addr_bucket(const struct silence *s, const void *owner, const struct x1367_addr *a)
 {
 	uint64_t h = s->seed ^ (uint64_t)(uintptr_t)owner;
 	for (size_t i = 0; i < (a->family == 4 ? 4u : 16u); i++) {
@@ -266,40 +289,112 @@ static size_t req_bucket(const struct silence *s, const void *owner, const struc
 	return (size_t)(h & s->mask);
 }
 
-static struct request_seen *request_find(const struct silence *s, const void *owner,
+static struct address_seen *address_find(const struct silence *s, const void *owner,
 					 const struct x1367_addr *a)
 {
-	for (struct request_seen *q = s->req_buckets[req_bucket(s, owner, a)]; q; q = q->next)
-		if (q->owner == owner && q->to.family == a->family &&
-		    !memcmp(q->to.bytes, a->bytes, a->family == 4 ? 4 : 16))
+	for (struct address_seen *q = s->addr_buckets[addr_bucket(s, owner, a)]; q; q = q->next)
+		if (q->owner == owner && q->addr.family == a->family &&
+		    !memcmp(q->addr.bytes, a->bytes, a->family == 4 ? 4 : 16))
 			return q;
 	return NULL;
 }
 
-void silence_request(struct silence *s, const void *owner, const struct x1367_addr *to, uint64_t ts_usec)
+/* The entry of address a, added if new; NULL when the bound refuses it
+ * (counted). */
+static struct address_seen *address_get(struct silence *s, const void *owner, const struct x1367_addr *a)
 {
-	struct request_seen *q = request_find(s, owner, to);
-	if (!q) {
-		size_t b = req_bucket(s, owner, to);
-		if (s->n_requests >= s->max_devices || !(q = calloc(1, sizeof(*q)))) {
-			s->stats.requests_dropped++;
-			return;
-		}
-		q->owner = owner;
-		q->to = *to;
-		q->next = s->req_buckets[b];
-		s->req_buckets[b] = q;
-		s->n_requests++;
+	struct address_seen *q = address_find(s, owner, a);
+	if (q)
+		return q;
+	size_t b = addr_bucket(s, owner, a);
+	if (s->n_addresses >= s->max_devices || !(q = calloc(1, sizeof(*q)))) {
+		s->stats.requests_dropped++;
+		return NULL;
 	}
-	if (ts_usec > q->last_usec)
-		q->last_usec = ts_usec;
+	q->owner = owner;
+	q->addr = *a;
+	q->next = s->addr_buckets[b];
+	s->addr_buckets[b] = q;
+	s->n_addresses++;
+	return q;
 }
 
-/* A polled device is silent only if it was asked after its last answer. */
-static int still_asked(const struct silence *s, const struct silence_device *d)
+void silence_asked(struct silence *s, const void *owner, const char *uid, const struct x1367_addr *to,
+		   uint64_t ts_usec)
 {
-	const struct request_seen *q;
-	return !d->polled || ((q = request_find(s, d->owner, &d->addr)) && q->last_usec > d->last_usec);
+	struct silence_device *d;
+	struct address_seen *q;
+	if (uid && uid[0]) {
+		if ((d = find_device(s, owner, uid)))
+			later(&d->asked_usec, ts_usec);
+	} else if (to && (q = address_get(s, owner, to))) {
+		later(&q->asked_usec, ts_usec);
+	}
+}
+
+void silence_heard(struct silence *s, const void *owner, const char *uid, const struct x1367_addr *from,
+		   uint64_t ts_usec)
+{
+	struct silence_device *d;
+	struct address_seen *q;
+	if (uid && uid[0]) {
+		if ((d = find_device(s, owner, uid)))
+			later(&d->heard_usec, ts_usec);
+	} else if (from && (q = address_get(s, owner, from))) {
+		later(&q->heard_usec, ts_usec);
+	}
+}
+
+/* When d was last asked: by its Unique ID, or at its address. */
+static uint64_t asked_at(const struct silence *s, const struct silence_device *d)
+{
+	const struct address_seen *q = address_find(s, d->owner, &d->addr);
+	return q && q->asked_usec > d->asked_usec ? q->asked_usec : d->asked_usec;
+}
+
+/* When d last said anything.  A polled device speaks for itself only (its
+ * answers carry its Unique ID: beats, error reports), so that a gateway's
+ * other units answering never hide a dead one; a notifier is alive when
+ * its node answers anything (an ECHONET Lite node answering Gets for one
+ * object while its notifications stopped has not fallen silent). */
+static uint64_t heard_at(const struct silence *s, const struct silence_device *d)
+{
+	const struct address_seen *q = d->polled ? NULL : address_find(s, d->owner, &d->addr);
+	uint64_t t = d->heard_usec > d->last_usec ? d->heard_usec : d->last_usec;
+	return q && q->heard_usec > t ? q->heard_usec : t;
+}
+
+/* A polled device nobody asked since its last answer: looked at again
+ * every learned period (at most SILENCE_WAIT_PERIODS), in case its poller
+ * comes back and finds it dead. */
+static void wait_for_poller(struct silence *s, struct silence_device *d, uint64_t now_usec)
+{
+	if (d->waiting >= SILENCE_WAIT_PERIODS) {
+		d->waiting = 0;
+		d->regular = 0;
+		d->period_usec = 0;
+		return;
+	}
+	if (!d->waiting++)
+		s->stats.poller_stopped++;
+	if (heap_update(s, d, now_usec + d->period_usec))
+		s->stats.dropped_table_full++;
+}
+
+/* The limit, counted from the last thing the device said; when that moved
+ * past the limit in use, the device is watched again (and 1 returned). */
+static int heard_since(struct silence *s, struct silence_device *d)
+{
+	uint64_t limit = heard_at(s, d) + (uint64_t)s->factor * d->period_usec;
+	if (limit <= d->limit_usec)
+		return 0;
+	if (!d->off_rhythm) {
+		d->off_rhythm = 1;
+		s->stats.still_talking++;
+	}
+	if (heap_update(s, d, limit))
+		s->stats.dropped_table_full++;
+	return 1;
 }
 
 void silence_check(struct silence *s, uint64_t now_usec)
@@ -307,14 +402,27 @@ void silence_check(struct silence *s, uint64_t now_usec)
 	while (s->heap_len && s->heap[0]->limit_usec < now_usec) {
 		struct silence_device *d = s->heap[0];
 		heap_remove(s, d);
-		if (!still_asked(s, d)) {
-			/* The poller stopped: learn the period afresh if it comes back. */
-			s->stats.poller_stopped++;
-			d->regular = 0;
-			d->period_usec = 0;
+		if (!d->waiting && heard_since(s, d))
 			continue;
+		if (d->polled) {
+			/* Silent only while a request sent after its last word
+			 * waits (any answer would have been heard after it). */
+			uint64_t asked = asked_at(s, d);
+			if (asked <= heard_at(s, d)) {
+				wait_for_poller(s, d, now_usec);
+				continue;
+			}
+			/* A poller back from a pause: its request gets one
+			 * learned period to be answered first. */
+			if (d->waiting && asked + d->period_usec > d->limit_usec) {
+				if (heap_update(s, d, asked + d->period_usec))
+					s->stats.dropped_table_full++;
+				continue;
+			}
 		}
+		d->waiting = 0;
 		d->silent = 1;
+		later(&d->heard_usec, heard_at(s, d));   /* its last word, for the record */
 		s->stats.fired++;
 		if (s->fire)
 			s->fire(d, d->limit_usec, s->arg);

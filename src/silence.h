@@ -19,6 +19,7 @@
 
 #define SILENCE_UID_MAX 64
 #define SILENCE_BURST_USEC 500000ull
+#define SILENCE_WAIT_PERIODS 100   /* a polled device waits this long for its poller */
 
 struct silence_device {
 	struct silence_device *next;       /* hash chain */
@@ -34,6 +35,11 @@ struct silence_device {
 	uint8_t silent;                    /* fired, waiting for it to come back */
 	uint8_t heard;                     /* last_usec is valid */
 	uint8_t polled;                    /* its beats are answers to requests */
+	uint8_t waiting;                   /* polled: periods waited for its poller */
+	uint8_t off_rhythm;                /* limit passed, but it spoke meanwhile */
+	uint64_t heard_usec;               /* its last word: beat (bursts too), answer;
+	                                    * >= last_usec */
+	uint64_t asked_usec;               /* latest request to it */
 	size_t heap_idx;                   /* position in the deadline heap, or SIZE_MAX */
 	uint64_t limit_usec;               /* silent past this (learned devices) */
 };
@@ -44,7 +50,8 @@ struct silence_stats {
 	uint64_t fired;                    /* silences reported */
 	uint64_t came_back;                /* a silent device spoke again */
 	uint64_t poller_stopped;           /* polled device quiet because nobody asked */
-	uint64_t requests_dropped;         /* request addresses not tracked: table full */
+	uint64_t still_talking;            /* limit passed, but it spoke meanwhile */
+	uint64_t requests_dropped;         /* addresses not tracked: table full */
 };
 
 struct silence;
@@ -61,11 +68,24 @@ const struct silence_stats *silence_stats(const struct silence *s);
 void silence_beat(struct silence *s, const void *owner, const char *uid,
 		  const struct x1367_addr *addr, uint16_t port, uint8_t transport, uint64_t ts_usec,
 		  int polled);
-/* A request of protocol `owner` went to `to` at ts_usec.  A polled device
- * is judged silent only if a request reached its address after its last
- * answer. */
-void silence_request(struct silence *s, const void *owner, const struct x1367_addr *to, uint64_t ts_usec);
-/* Fire for every learned device silent past its limit at `now`. */
+/* A request of protocol `owner` to the device `uid` at address `to` was
+ * seen at ts_usec.  Without a uid (a dissector that names the responder
+ * only when a record needs it) the request counts for every device of
+ * that protocol at that address. */
+void silence_asked(struct silence *s, const void *owner, const char *uid, const struct x1367_addr *to,
+		   uint64_t ts_usec);
+/* The device `uid` at `from` answered a request at ts_usec (an error
+ * answer too): a sign of life that need not be one of its beats.  Without
+ * a uid it counts for the notifiers at that address (see silence.c). */
+void silence_heard(struct silence *s, const void *owner, const char *uid, const struct x1367_addr *from,
+		   uint64_t ts_usec);
+/* Fire for every learned device silent past its limit at `now`.  Silent
+ * means (DEFAULT-MAPPINGS, "Silence of a periodic sender"): nothing heard
+ * from it for more than `factor` learned periods counted from the last
+ * thing it said, and, for a polled device, a request sent after that
+ * still unanswered.  A polled device nobody asked is looked at again every
+ * learned period (for at most SILENCE_WAIT_PERIODS): a poller that
+ * resumes may find it dead. */
 void silence_check(struct silence *s, uint64_t now_usec);
 
 #endif

@@ -83,7 +83,10 @@ Test(silence, a_burst_is_one_beat)
 		beat(s, "c", (uint64_t)i * 2 * S + 5000);     /* ... reading two registers */
 	}
 	silence_check(s, 8 * S + 6 * S + 1);
+	cr_assert_eq(f.n, 0, "3 periods are counted from its last word, the burst's end");
+	silence_check(s, 8 * S + 5000 + 6 * S + 1);
 	cr_assert_eq(f.n, 1);
+	cr_assert_eq(f.at, 8 * S + 5000 + 6 * S);
 	cr_assert_eq(f.period, 2 * S);
 	silence_free(s);
 }
@@ -111,20 +114,19 @@ Test(silence, a_long_unique_id_is_one_device)
 	silence_free(s);
 }
 
+/* One poll: the request at t - 1 ms, the answer at t. */
 static void polled_answer(struct silence *s, const char *uid, uint64_t t)
 {
 	struct x1367_addr a;
 	cr_assert_eq(addr_parse("192.0.2.9", &a), 0);
-	silence_request(s, &owner, &a, t - 1000);
+	silence_asked(s, &owner, uid, &a, t - 1000);
 	silence_beat(s, &owner, uid, &a, 502, X1367_TCP, t, 1);
 }
 
 Test(silence, a_polled_device_is_silent_only_while_asked)
 {
 	struct fired f = {0};
-	struct x1367_addr a;
 	struct silence *s = silence_new(16, 3, 3, on_fire, &f);
-	cr_assert_eq(addr_parse("192.0.2.9", &a), 0);
 	for (int i = 1; i <= 5; i++)
 		polled_answer(s, "plc#1", (uint64_t)i * 2 * S);   /* last answer at 10 s */
 	/* The poller stops too: no record. */
@@ -135,10 +137,120 @@ Test(silence, a_polled_device_is_silent_only_while_asked)
 	 * answering while still asked: one record. */
 	for (int i = 0; i <= 4; i++)
 		polled_answer(s, "plc#1", 200 * S + (uint64_t)i * 2 * S);   /* last at 208 s */
-	silence_request(s, &owner, &a, 210 * S);
-	silence_request(s, &owner, &a, 212 * S);
+	silence_asked(s, &owner, "plc#1", NULL, 210 * S);
+	silence_asked(s, &owner, "plc#1", NULL, 212 * S);
 	silence_check(s, 215 * S);
 	cr_assert_eq(f.n, 1);
 	cr_assert_eq(f.at, 214 * S);
+	silence_free(s);
+}
+
+/* The case a public capture showed: a poll cycle of two requests (the
+ * second answer inside the burst window), period 1.1 s, then the poller
+ * skips cycles for 4.2 s while the device answered everything it got. */
+static void poll_cycle(struct silence *s, uint64_t t)
+{
+	polled_answer(s, "plc#1", t + 5000);
+	polled_answer(s, "plc#1", t + 15000);
+}
+
+Test(silence, a_poller_that_pauses_is_no_silent_device)
+{
+	struct fired f = {0};
+	struct silence *s = silence_new(16, 3, 3, on_fire, &f);
+	uint64_t t = 0;
+	for (int i = 0; i < 6; i++, t += 1100000)
+		poll_cycle(s, t);
+	uint64_t resume = t - 1100000 + 4200000;
+	silence_check(s, resume);
+	cr_assert_eq(f.n, 0, "the device answered every request it got");
+	cr_assert_eq(silence_stats(s)->poller_stopped, 1);
+	for (int i = 0; i < 6; i++, resume += 1100000)
+		poll_cycle(s, resume);
+	silence_check(s, resume + 60 * S);
+	cr_assert_eq(f.n, 0);
+	silence_free(s);
+}
+
+Test(silence, a_poller_that_resumes_finds_the_device_dead)
+{
+	struct fired f = {0};
+	struct silence *s = silence_new(16, 3, 3, on_fire, &f);
+	for (int i = 1; i <= 5; i++)
+		polled_answer(s, "plc#1", (uint64_t)i * 2 * S);   /* last answer at 10 s */
+	for (uint64_t t = 16 * S + 1; t < 40 * S; t += S)
+		silence_check(s, t);                                  /* nobody asks: no record */
+	cr_assert_eq(f.n, 0);
+	cr_assert_eq(silence_stats(s)->poller_stopped, 1);
+	silence_asked(s, &owner, "plc#1", NULL, 40 * S);          /* asked again: no answer */
+	for (uint64_t t = 40 * S; t <= 43 * S; t += S / 10)
+		silence_check(s, t);
+	cr_assert_eq(f.n, 1);
+	cr_assert_eq(f.at, 42 * S, "one learned period after the request");
+	silence_free(s);
+}
+
+Test(silence, an_exception_is_an_answer)
+{
+	struct fired f = {0};
+	struct silence *s = silence_new(16, 3, 3, on_fire, &f);
+	for (int i = 1; i <= 5; i++)
+		polled_answer(s, "plc#1", (uint64_t)i * 2 * S);
+	/* From then on every request gets an exception: heard, not a beat. */
+	for (uint64_t t = 12 * S; t < 60 * S; t += 2 * S) {
+		silence_asked(s, &owner, "plc#1", NULL, t);
+		silence_heard(s, &owner, "plc#1", NULL, t + 1000);
+		silence_check(s, t + 2000);
+	}
+	cr_assert_eq(f.n, 0);
+	silence_free(s);
+}
+
+Test(silence, a_notifier_that_still_answers_is_not_silent)
+{
+	struct fired f = {0};
+	struct x1367_addr a;
+	struct silence *s = silence_new(16, 3, 3, on_fire, &f);
+	cr_assert_eq(addr_parse("192.0.2.9", &a), 0);
+	for (int i = 0; i <= 4; i++)
+		beat(s, "hp#027D01", (uint64_t)i * 40 * S);   /* INF every 40 s, last at 160 s */
+	silence_heard(s, &owner, NULL, &a, 250 * S);       /* its node answers a Get */
+	silence_check(s, 300 * S);
+	cr_assert_eq(f.n, 0);
+	cr_assert_eq(silence_stats(s)->still_talking, 1);
+	/* Its INFs resume; then it stops sending anything: one record. */
+	for (int i = 0; i <= 4; i++)
+		beat(s, "hp#027D01", 400 * S + (uint64_t)i * 40 * S);   /* last at 560 s */
+	silence_check(s, 700 * S);
+	cr_assert_eq(f.n, 1);
+	cr_assert_eq(f.at, 680 * S);
+	silence_free(s);
+}
+
+Test(silence, a_notifier_silent_after_its_last_answer)
+{
+	struct fired f = {0};
+	struct x1367_addr a;
+	struct silence *s = silence_new(16, 3, 3, on_fire, &f);
+	cr_assert_eq(addr_parse("192.0.2.9", &a), 0);
+	for (int i = 0; i <= 4; i++)
+		beat(s, "hp#027D01", (uint64_t)i * 40 * S);   /* last INF at 160 s */
+	silence_heard(s, &owner, NULL, &a, 250 * S);       /* last word at 250 s */
+	silence_check(s, 300 * S);
+	cr_assert_eq(f.n, 0);
+	silence_check(s, 370 * S);
+	cr_assert_eq(f.n, 0, "3 periods after its last word is not yet more");
+	silence_check(s, 370 * S + 1);
+	cr_assert_eq(f.n, 1);
+	cr_assert_eq(f.at, 370 * S);
+	silence_free(s);
+}
+
+Test(silence, requests_and_answers_of_unknown_devices_are_ignored)
+{
+	struct silence *s = silence_new(16, 3, 3, NULL, NULL);
+	silence_asked(s, &owner, "never-heard#1", NULL, 1 * S);
+	silence_heard(s, &owner, "never-heard#1", NULL, 2 * S);
+	cr_assert_eq(silence_stats(s)->devices, 0);
 	silence_free(s);
 }
