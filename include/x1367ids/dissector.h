@@ -334,41 +334,46 @@ struct x1367_engine_api {
 				    const x1367_txn *after);
 };
 
-/* ---- One key open more than once ----------------------------------------
- * Header-only: the open request with `key` that `fits` the answer, tried
- * oldest first (txn_find, then txn_find_next), or NULL.  *tried (if not
- * NULL) gets how many candidates were looked at, so that a dissector can
- * tell "no request" from "a request, but not this answer's".  With an
- * engine older than ABI 1.2 only the oldest is tried, as before. */
+/* ---- One key open more than once (header-only) --------------------------- */
+
+/* txn_find_next, or NULL from an engine older than ABI 1.2. */
+static inline x1367_txn *x1367_txn_next(const struct x1367_engine_api *api, x1367_ctx *ctx,
+					const struct x1367_txn_key *key, const x1367_txn *after)
+{
+	if (api->struct_size < offsetof(struct x1367_engine_api, txn_find_next) +
+				       sizeof(api->txn_find_next) ||
+	    !api->txn_find_next)
+		return NULL;
+	return api->txn_find_next(ctx, key, after);
+}
 
 /* Candidates tried per answer: more requests of one key in flight than
  * this is no client's habit, and under a flood of them every answer must
  * stay cheap. */
 #define X1367_TXN_TRY_MAX 8
 
+/* The open request with `key` that `fits` the answer, tried oldest first
+ * (txn_find, then txn_find_next), or NULL.  *tried (if not NULL) gets how
+ * many candidates were looked at, so that a dissector can tell "no
+ * request" from "a request, but not this answer's".  With an engine older
+ * than ABI 1.2 only the oldest is tried, as before. */
 static inline x1367_txn *x1367_txn_find_fit(const struct x1367_engine_api *api, x1367_ctx *ctx,
 					    const struct x1367_txn_key *key,
 					    int (*fits)(const x1367_txn *txn, const void *arg),
 					    const void *arg, unsigned *tried)
 {
-	int walk = api->struct_size >= offsetof(struct x1367_engine_api, txn_find_next) +
-					 sizeof(api->txn_find_next) &&
-		   api->txn_find_next;
 	unsigned n = 0;
-	x1367_txn *found = NULL;
+	x1367_txn *txn = api->txn_find(ctx, key);
 
-	for (x1367_txn *txn = api->txn_find(ctx, key); txn; txn = api->txn_find_next(ctx, key, txn)) {
+	while (txn) {
 		n++;
-		if (fits(txn, arg)) {
-			found = txn;
+		if (fits(txn, arg))
 			break;
-		}
-		if (!walk || n >= X1367_TXN_TRY_MAX)
-			break;
+		txn = n < X1367_TXN_TRY_MAX ? x1367_txn_next(api, ctx, key, txn) : NULL;
 	}
 	if (tried)
 		*tried = n;
-	return found;
+	return txn;
 }
 
 /* A stored request, as describe_request sees it. */
