@@ -630,9 +630,12 @@ static int token_in_use(x1367_ctx *ctx, const struct x1367_txn_key *key, const s
 	if (tried)
 		api->event(ctx, EV_TOKEN_REUSED);
 	/* Each pass closes one; since every new request closes the open NONs,
-	 * there is at most one. */
-	while ((old = x1367_txn_find_fit(api, ctx, key, fits_non, NULL, NULL)) != NULL)
+	 * there is at most one (bounded all the same). */
+	for (unsigned n = 0; n < X1367_TXN_TRY_MAX; n++) {
+		if (!(old = x1367_txn_find_fit(api, ctx, key, fits_non, NULL, NULL)))
+			break;
 		api->txn_answered(ctx, old);
+	}
 	return 1;
 }
 

@@ -389,6 +389,27 @@ Test(modbus, same_tid_and_function_answers_the_oldest_first)
 	run_free(&r);
 }
 
+/* A flood of requests with one transaction id: an answer looks at no
+ * more than X1367_TXN_TRY_MAX of them (each costs a table lookup), so one
+ * for a request further back is not paired; the oldest still are. */
+Test(modbus, same_tid_flood_tries_a_bounded_number_of_requests)
+{
+	struct run r;
+	struct conn c;
+	run_start(&r);
+	conn_open(&c, &r, HMI_PORT, 502);
+	for (int i = 0; i < X1367_TXN_TRY_MAX; i++)
+		req(&c, SAME_TID_FC3);
+	req(&c, SAME_TID_FC4);
+	resp(&c, "00 07 00 00 00 07 01 04 04 00 01 00 02");
+	cr_assert_eq(run_stat(&r, "protocols.modbus.events.function_mismatch"), 1);
+	resp(&c, "00 07 00 00 00 03 01 83 02");
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Requester.Transmitted Code", code_of(SAME_TID_FC3));
+	run_free(&r);
+}
+
 /* A response whose function is not the request's answers something else. */
 Test(modbus, function_mismatch_is_not_paired)
 {
