@@ -372,15 +372,15 @@ static int same_function(const x1367_txn *txn, const void *arg)
 
 /* The request a response answers, or NULL.  Pairing is by connection,
  * transaction id and unit, and the function is checked: a response echoes
- * its request's function code (MODBUS Application Protocol), so
- * a response whose function is not a request's does not answer it.  When
- * one transaction id is open more than once (a client that reuses it
- * before the first answer; real clients send two such ADUs in one
- * segment), answers go to the oldest request of the same function: a
- * server answers in order, and a gateway that does not cannot give one
- * request the answer of a request for another function.  A response that
- * fits none answers something else (a reused tid, a confused gateway):
- * the requests stay open for their own answers. */
+ * its request's function code (with the high bit set in an exception), so
+ * a response for another function does not answer that request.  When one
+ * transaction id is open more than once (a client that reuses it before
+ * the first answer; real clients send two such ADUs in one segment), an
+ * answer goes to the oldest request of its function: a server answers in
+ * order, and one that does not (a gateway) still cannot answer a request
+ * with another function's response.  A response that fits none answers
+ * something else (a reused tid, a confused gateway): the requests stay
+ * open for their own answers. */
 static x1367_txn *find_request(x1367_ctx *ctx, const struct mbap *h)
 {
 	struct x1367_txn_key key = mbap_key(h);
