@@ -24,6 +24,9 @@
  * empty ACK, after which the request simply stays open).  A request to a
  * multicast group (always NON) is answered from each member's unicast
  * address: it is keyed by host pair (X1367_TXN_HOSTS) instead.
+ * A token open twice (a peer that reuses it before the answer) keeps a
+ * CON request open beside the newer one: a piggybacked answer goes to the
+ * request with its message id, a separate one to the oldest.
  *
  * Message ids.  A CON is retransmitted with the same message id until it
  * is acknowledged, and a lost ACK makes the server send its ACK again:
@@ -546,19 +549,6 @@ static struct x1367_txn_key coap_key(unsigned dir, int multicast, const uint8_t 
 	return k;
 }
 
-/* The open request a response (or a reset) travelling in `dir` answers:
- * a request that went the other way on this flow, else a group request
- * from the host this response goes to. */
-static x1367_txn *find_request(x1367_ctx *ctx, unsigned dir, const uint8_t *token, uint8_t tkl)
-{
-	struct x1367_txn_key key = coap_key(!dir, 0, token, tkl);
-	x1367_txn *txn = api->txn_find(ctx, &key);
-	if (txn)
-		return txn;
-	key = coap_key(!dir, 1, token, tkl);
-	return api->txn_find(ctx, &key);
-}
-
 /* The message id of a stored request, or -1 if unreadable. */
 static long txn_mid(const x1367_txn *txn)
 {
@@ -571,28 +561,94 @@ static long txn_mid(const x1367_txn *txn)
 	return x1367_rd_ok(&rd) ? (long)mid : -1;
 }
 
+/* Is a stored request a CON?  (-1: unreadable.) */
+static int txn_confirmable(const x1367_txn *txn)
+{
+	size_t got = 0, wire = 0;
+	const uint8_t *req = api->txn_request(txn, &got, &wire);
+	if (!req || got < 1)
+		return -1;
+	return ((req[0] >> 4) & 3) == COAP_CON;
+}
+
+/* Ways an open request with the right token may fit a message. */
+static int fits_any(const x1367_txn *txn, const void *unused)
+{
+	(void)txn, (void)unused;
+	return 1;
+}
+
+static int fits_mid(const x1367_txn *txn, const void *mid)
+{
+	return txn_mid(txn) == *(const long *)mid;
+}
+
+static int fits_non(const x1367_txn *txn, const void *unused)
+{
+	(void)unused;
+	return txn_confirmable(txn) != 1;
+}
+
+/* The open request a response (or a reset) travelling in `dir` answers:
+ * a request that went the other way on this flow, else a group request
+ * from the host this response goes to; of those with its token, the
+ * oldest that `fits`.  *tried: how many had the token. */
+static x1367_txn *find_request(x1367_ctx *ctx, unsigned dir, const uint8_t *token, uint8_t tkl,
+			       int (*fits)(const x1367_txn *, const void *), const void *arg,
+			       unsigned *tried)
+{
+	unsigned on_flow = 0, in_group = 0;
+	struct x1367_txn_key key = coap_key(!dir, 0, token, tkl);
+	x1367_txn *txn = x1367_txn_find_fit(api, ctx, &key, fits, arg, &on_flow);
+	if (!txn) {
+		key = coap_key(!dir, 1, token, tkl);
+		txn = x1367_txn_find_fit(api, ctx, &key, fits, arg, &in_group);
+	}
+	*tried = on_flow + in_group;
+	return txn;
+}
+
+/* A request whose token is already open on this flow.  The same message
+ * id too: a retransmission older than the flow's memory of message ids
+ * (returns 0: no new request).  Otherwise the peer reused the token before
+ * the answer (RFC 7252 5.3.1 asks it not to; a client that always uses one
+ * token does).  An open NON is closed, without a record: its answer would
+ * come separately, told apart by token only, and the peer has moved on.
+ * An open CON stays: its answer, piggybacked in the ACK of its message, is
+ * told apart by message id (a separate one goes to the oldest), and if
+ * none comes it is one more request left unanswered. */
+static int token_in_use(x1367_ctx *ctx, const struct x1367_txn_key *key, const struct coap_msg *m)
+{
+	long mid = m->mid;
+	unsigned tried = 0;
+	x1367_txn *old;
+
+	if (x1367_txn_find_fit(api, ctx, key, fits_mid, &mid, &tried)) {
+		api->event(ctx, X1367_EV_DUPLICATE_REQUEST);
+		return 0;
+	}
+	if (tried)
+		api->event(ctx, EV_TOKEN_REUSED);
+	/* Each pass closes one; since every new request closes the open NONs,
+	 * there is at most one (bounded all the same). */
+	for (unsigned n = 0; n < X1367_TXN_TRY_MAX; n++) {
+		if (!(old = x1367_txn_find_fit(api, ctx, key, fits_non, NULL, NULL)))
+			break;
+		api->txn_answered(ctx, old);
+	}
+	return 1;
+}
+
 static void on_request(x1367_ctx *ctx, const struct x1367_packet *pkt, const struct coap_msg *m)
 {
 	unsigned dir = pkt->dir;
 	int multicast = pkt->dst_is_multicast != 0;
 
-	/* The same token while a request with it is open: the peer has moved
-	 * on (a client that always uses one token, a NON that was never
-	 * answered).  Answers can only be told apart by token, so the old
-	 * request is closed, without a record.  The same message id too: a
-	 * retransmission older than the flow's memory of message ids.  (A
-	 * group request is looked up by its answers' addresses, not by the
-	 * group's: not here.) */
+	/* A group request is looked up by its answers' addresses, not by the
+	 * group's: not here. */
 	struct x1367_txn_key key = coap_key(dir, multicast, m->token, m->tkl);
-	x1367_txn *old = multicast ? NULL : api->txn_find(ctx, &key);
-	if (old) {
-		if (txn_mid(old) == m->mid) {
-			api->event(ctx, X1367_EV_DUPLICATE_REQUEST);
-			return;
-		}
-		api->event(ctx, EV_TOKEN_REUSED);
-		api->txn_answered(ctx, old);
-	}
+	if (!multicast && !token_in_use(ctx, &key, m))
+		return;
 	/* Nothing is formatted per request: coap_describe is asked when a
 	 * record needs the request's fields. */
 	struct x1367_txn_request req = {
@@ -677,15 +733,19 @@ static void polled_heartbeat(x1367_ctx *ctx, const char *uid)
 static void on_response(x1367_ctx *ctx, const struct x1367_packet *pkt, const struct coap_msg *m)
 {
 	unsigned dir = pkt->dir;
-	x1367_txn *txn = find_request(ctx, dir, m->token, m->tkl);
+	long mid = m->mid;
+	unsigned tried = 0;
 
-	/* A piggybacked response is the ACK of its request's message: an ACK
-	 * with another id answers some other message (a token reused too
-	 * soon, a confused proxy), not this request. */
-	if (txn && m->type == COAP_ACK && txn_mid(txn) != m->mid) {
+	/* A piggybacked response is the ACK of its request's message: it
+	 * answers the open request with its token and message id; an ACK
+	 * with no such request answers some other message (a token reused
+	 * too soon, a confused proxy).  A separate response (CON, NON)
+	 * carries the token only: it answers the oldest. */
+	int piggybacked = m->type == COAP_ACK;
+	x1367_txn *txn = find_request(ctx, dir, m->token, m->tkl, piggybacked ? fits_mid : fits_any,
+				      &mid, &tried);
+	if (!txn && tried)
 		api->event(ctx, EV_MID_MISMATCH);
-		txn = NULL;
-	}
 	if (!txn)
 		api->event(ctx, m->observe ? EV_NOTIFICATION : X1367_EV_RESPONSE_WITHOUT_REQUEST);
 	unsigned cls = code_class(m->code);
@@ -727,9 +787,10 @@ static void on_reset(x1367_ctx *ctx, const struct x1367_packet *pkt, const struc
 		api->event(ctx, EV_RESET_RESPONSE);
 		return;
 	}
-	x1367_txn *txn = find_request(ctx, dir, r->token, r->tkl);
-	if (txn && txn_mid(txn) != m->mid)
-		txn = NULL;    /* the request it rejects is already closed */
+	/* The request with the message id it rejects, if still open. */
+	long mid = m->mid;
+	unsigned tried = 0;
+	x1367_txn *txn = find_request(ctx, dir, r->token, r->tkl, fits_mid, &mid, &tried);
 	if (!txn) {
 		api->event(ctx, X1367_EV_RESPONSE_WITHOUT_REQUEST);
 		return;

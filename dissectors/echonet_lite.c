@@ -451,15 +451,13 @@ static size_t el_describe(const struct x1367_request_view *req, char *uid, size_
 	return x1367_desc_export(&d, kv, max_kv, buf, buf_len);
 }
 
-/* The request this answer belongs to, or NULL.  The engine matched
- * addresses, TID and class; the instance and the kind of request are
+enum el_fit { FIT_OK, FIT_UNREADABLE, FIT_INSTANCE, FIT_ESV };
+
+/* Does a stored request fit this answer?  The engine matched addresses,
+ * TID and class; the instance (0 = any) and the kind of request are
  * checked here against the stored request bytes. */
-static x1367_txn *find_request(x1367_ctx *ctx, const struct el_frame *f)
+static enum el_fit request_fit(const x1367_txn *txn, const struct el_frame *f)
 {
-	struct x1367_txn_key key = el_key(f->tid, f->seoj);
-	x1367_txn *txn = api->txn_find(ctx, &key);
-	if (!txn)
-		return NULL;
 	size_t got = 0, wire = 0;
 	const uint8_t *req = api->txn_request(txn, &got, &wire);
 	struct x1367_reader rd;
@@ -468,16 +466,38 @@ static x1367_txn *find_request(x1367_ctx *ctx, const struct el_frame *f)
 	uint8_t instance = x1367_rd_u8(&rd);
 	uint8_t esv = x1367_rd_u8(&rd);
 	if (!x1367_rd_ok(&rd))
-		return NULL;
-	if (instance != EOJ_ALL_INSTANCES && instance != f->seoj[2]) {
+		return FIT_UNREADABLE;
+	if (instance != EOJ_ALL_INSTANCES && instance != f->seoj[2])
+		return FIT_INSTANCE;
+	return esv == f->info->request ? FIT_OK : FIT_ESV;
+}
+
+static int answers(const x1367_txn *txn, const void *arg)
+{
+	return request_fit(txn, arg) == FIT_OK;
+}
+
+/* The request this answer belongs to, or NULL.  One TID may be open more
+ * than once towards a node (a controller that reuses it before the
+ * answer: a Get and a SetC, or two instances of one class).  UDP keeps no
+ * order and a node may answer a quick Get before a slow SetC, so the
+ * oldest request the answer fits is taken (its SEOJ instance and ESV say
+ * which), not the oldest with the TID; a multicast request's turn comes
+ * after the unicast ones.  An answer that fits none is counted by why the
+ * oldest refused it. */
+static x1367_txn *find_request(x1367_ctx *ctx, const struct el_frame *f)
+{
+	struct x1367_txn_key key = el_key(f->tid, f->seoj);
+	unsigned tried = 0;
+	x1367_txn *txn = x1367_txn_find_fit(api, ctx, &key, answers, f, &tried);
+	if (txn || !tried)
+		return txn;
+	enum el_fit why = request_fit(api->txn_find(ctx, &key), f);
+	if (why == FIT_INSTANCE)
 		api->event(ctx, EV_INSTANCE_MISMATCH);
-		return NULL;
-	}
-	if (esv != f->info->request) {
+	else if (why == FIT_ESV)
 		api->event(ctx, EV_ESV_MISMATCH);
-		return NULL;
-	}
-	return txn;
+	return NULL;
 }
 
 static void report_sna(x1367_ctx *ctx, const struct x1367_packet *pkt, const struct el_frame *f,

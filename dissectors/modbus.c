@@ -356,25 +356,39 @@ static size_t modbus_describe(const struct x1367_request_view *req, char *uid, s
 	return x1367_desc_export(&d, kv, max_kv, buf, buf_len);
 }
 
-/* The request a response answers, or NULL.  A response whose function is
- * not the request's answers something else (a reused tid, a confused
- * gateway): leave the request open for its own answer. */
-static x1367_txn *find_request(x1367_ctx *ctx, const struct mbap *h)
+/* Does the stored request ask for the function this response answers?
+ * (An exception sets the high bit of the request's function code.) */
+static int same_function(const x1367_txn *txn, const void *arg)
 {
-	struct x1367_txn_key key = mbap_key(h);
-	x1367_txn *txn = api->txn_find(ctx, &key);
-	if (!txn)
-		return NULL;
+	const struct mbap *h = arg;
 	size_t got = 0, wire = 0;
 	const uint8_t *req = api->txn_request(txn, &got, &wire);
 	struct x1367_reader rd;
 	x1367_rd_init(&rd, req, got);
 	x1367_rd_skip(&rd, MBAP_HDR_LEN);
 	uint8_t req_fc = x1367_rd_u8(&rd);
-	if (x1367_rd_ok(&rd) && (req_fc & 0x7F) == (h->fc & 0x7F))
-		return txn;
-	api->event(ctx, EV_FUNCTION_MISMATCH);
-	return NULL;
+	return x1367_rd_ok(&rd) && (req_fc & 0x7F) == (h->fc & 0x7F);
+}
+
+/* The request a response answers, or NULL.  Pairing is by connection,
+ * transaction id and unit, and the function is checked: a response echoes
+ * its request's function code (with the high bit set in an exception), so
+ * a response for another function does not answer that request.  When one
+ * transaction id is open more than once (a client that reuses it before
+ * the first answer; real clients send two such ADUs in one segment), an
+ * answer goes to the oldest request of its function: a server answers in
+ * order, and one that does not (a gateway) still cannot answer a request
+ * with another function's response.  A response that fits none answers
+ * something else (a reused tid, a confused gateway): the requests stay
+ * open for their own answers. */
+static x1367_txn *find_request(x1367_ctx *ctx, const struct mbap *h)
+{
+	struct x1367_txn_key key = mbap_key(h);
+	unsigned tried = 0;
+	x1367_txn *txn = x1367_txn_find_fit(api, ctx, &key, same_function, h, &tried);
+	if (!txn && tried)
+		api->event(ctx, EV_FUNCTION_MISMATCH);
+	return txn;
 }
 
 static void report_exception(x1367_ctx *ctx, const struct x1367_packet *pkt, const uint8_t *adu,

@@ -32,6 +32,13 @@
  * A server's DISCONNECT answers the client's last open request, if any
  * (the packet that made the server hang up), else it stands alone.
  *
+ * A packet id open twice (a client that reuses it before the answer, which
+ * MQTT forbids but a client may do): answers go to the oldest request of
+ * the key.  The key already holds the answer's type, and answers come in
+ * order (MQTT 3.1.1 and 5.0, 4.6: PUBACK, PUBREC and PUBREL in the order
+ * the packets were received; a broker reads one connection in order), so
+ * no other field needs to pick.
+ *
  * Unique IDs: the requester is its address (the engine's default); the
  * responder is "address:port" ("[IPv6]:port"), for the broker
  * "192.0.2.11:1883".  A client's PUBLISH feeds the silence detector as
@@ -812,6 +819,19 @@ static void on_sub_answer(x1367_ctx *ctx, struct mqtt_state *st, const struct x1
 	answered(ctx, txn);
 }
 
+/* The newest open request with `key` (of the first X1367_TXN_TRY_MAX):
+ * when the client reused a packet id, the last packet it sent. */
+static x1367_txn *newest_request(x1367_ctx *ctx, const struct x1367_txn_key *key)
+{
+	x1367_txn *txn = api->txn_find(ctx, key), *next;
+	for (unsigned n = 1; txn && n < X1367_TXN_TRY_MAX; n++) {
+		if (!(next = x1367_txn_next(api, ctx, key, txn)))
+			break;
+		txn = next;
+	}
+	return txn;
+}
+
 /* 5.0: the server hangs up with a reason.  It answers the client's last
  * request if that is still open (the packet that caused it). */
 static void on_disconnect(x1367_ctx *ctx, struct mqtt_state *st, const struct x1367_packet *pkt,
@@ -838,7 +858,7 @@ static void on_disconnect(x1367_ctx *ctx, struct mqtt_state *st, const struct x1
 	if (st->last_req_valid) {
 		struct x1367_txn_key key = txn_key(X1367_TO_SERVER, st->last_req_type,
 						   (uint16_t)(st->last_req_pid[0] << 8 | st->last_req_pid[1]));
-		txn = api->txn_find(ctx, &key);
+		txn = newest_request(ctx, &key);
 	}
 	/* No open request: the cause may be bytes that were no packet. */
 	struct failure f = {T_DISCONNECT, code, 1, NULL, -1, reason.p ? &reason : NULL,

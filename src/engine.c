@@ -280,6 +280,14 @@ static x1367_txn *api_txn_find(x1367_ctx *c, const struct x1367_txn_key *key)
 	return txn_find(c->e->txns, c->re, &w, key);
 }
 
+static x1367_txn *api_txn_find_next(x1367_ctx *c, const struct x1367_txn_key *key,
+				    const x1367_txn *after)
+{
+	struct txn_where w;
+	where_of_packet(c, 1, &w);
+	return txn_find_next(c->e->txns, c->re, &w, key, after);
+}
+
 static const uint8_t *api_txn_request(const x1367_txn *x, size_t *len, size_t *wire_len)
 {
 	if (len)
@@ -424,6 +432,7 @@ static const struct x1367_engine_api engine_api = {
 	.format_addr = addr_format,
 	.flow_closed = api_flow_closed,
 	.heartbeat_polled = api_heartbeat_polled,
+	.txn_find_next = api_txn_find_next,
 };
 
 /* ---- records the engine writes by itself --------------------------------- */

@@ -33,6 +33,7 @@ struct txn_table {
 	size_t n_owners;
 	txn_expire_fn on_expire;
 	void *arg;
+	uint64_t next_seq;          /* open order: see lookup() */
 	struct txn_stats stats;
 };
 
@@ -149,15 +150,20 @@ static int txn_matches(const struct x1367_txn *x, const void *owner, const struc
 }
 
 /* Several requests may share a key (an application that repeats a request
- * with the same transaction id): a response answers the oldest. */
+ * with the same transaction id, two of them in one segment): a response
+ * answers the oldest, the first opened after `after` when the dissector
+ * asks for the next one.  Oldest means opened first, not earliest capture
+ * time: requests carried by one segment share its time, and a request that
+ * waited for a hole in the stream keeps the time of the (later) segment
+ * that completed it, while a server answers in stream order. */
 static struct x1367_txn *lookup(struct txn_table *t, const void *owner, const struct txn_where *w,
-				const struct x1367_txn_key *k, int multicast)
+				const struct x1367_txn_key *k, int multicast, uint64_t after_seq)
 {
 	uint32_t h = txn_hash(t, owner, w, k, multicast);
 	struct x1367_txn *oldest = NULL;
 	for (struct x1367_txn *x = t->buckets[h & t->mask]; x; x = x->hnext)
-		if (x->hash == h && txn_matches(x, owner, w, k, multicast) &&
-		    (!oldest || x->ts_usec < oldest->ts_usec))
+		if (x->hash == h && x->seq > after_seq && txn_matches(x, owner, w, k, multicast) &&
+		    (!oldest || x->seq < oldest->seq))
 			oldest = x;
 	return oldest;
 }
@@ -354,6 +360,7 @@ struct x1367_txn *txn_open(struct txn_table *t, const void *owner, const struct 
 		return NULL;
 	}
 	fill_entry(x, owner, w, req, ts_usec, timeout_ms, multicast, t->cap);
+	x->seq = ++t->next_seq;
 	store_desc(t, x, req->desc, req->n_desc);
 	x->hash = txn_hash(t, owner, w, &req->key, multicast);
 	struct x1367_txn **b = &t->buckets[x->hash & t->mask];
@@ -380,11 +387,22 @@ struct x1367_txn *txn_open(struct txn_table *t, const void *owner, const struct 
 struct x1367_txn *txn_find(struct txn_table *t, const void *owner, const struct txn_where *w,
 			   const struct x1367_txn_key *key)
 {
+	return txn_find_next(t, owner, w, key, NULL);
+}
+
+/* Unicast requests first, oldest first; then (HOSTS scope) the group
+ * requests of the same requester, oldest first. */
+struct x1367_txn *txn_find_next(struct txn_table *t, const void *owner, const struct txn_where *w,
+				const struct x1367_txn_key *key, const struct x1367_txn *after)
+{
+	struct x1367_txn *x = NULL;
+
 	if (key->len > X1367_TXN_KEY_MAX)
 		return NULL;
-	struct x1367_txn *x = lookup(t, owner, w, key, 0);
+	if (!after || !after->multicast)
+		x = lookup(t, owner, w, key, 0, after ? after->seq : 0);
 	if (!x && key->scope == X1367_TXN_HOSTS)
-		x = lookup(t, owner, w, key, 1);
+		x = lookup(t, owner, w, key, 1, after && after->multicast ? after->seq : 0);
 	return x;
 }
 

@@ -58,6 +58,7 @@ struct x1367_txn {
 	struct txn_where where;
 	const void *owner;                       /* registry entry of the dissector */
 	uint64_t ts_usec, deadline_usec;
+	uint64_t seq;                            /* open order, from 1 */
 	uint32_t flags;
 	uint8_t multicast;
 	uint8_t answered;
@@ -94,6 +95,14 @@ struct x1367_txn *txn_open(struct txn_table *t, const void *owner, const struct 
  * HOSTS scope also matches a multicast request from the same requester. */
 struct x1367_txn *txn_find(struct txn_table *t, const void *owner, const struct txn_where *w,
 			   const struct x1367_txn_key *key);
+
+/* The next candidate for the same response: the oldest request with the
+ * key opened after `after` (NULL: the oldest, as txn_find), unicast ones
+ * before group ones.  For dissectors whose answers say more than the key
+ * (a function code, a message id): they try each candidate in turn.
+ * `after` must still be open (nothing may be answered in between). */
+struct x1367_txn *txn_find_next(struct txn_table *t, const void *owner, const struct txn_where *w,
+				const struct x1367_txn_key *key, const struct x1367_txn *after);
 
 /* Answered: unicast entries are freed; multicast ones stay to their deadline. */
 void txn_answered(struct txn_table *t, struct x1367_txn *x);

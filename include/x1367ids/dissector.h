@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 #define X1367_ABI_MAJOR 1
-#define X1367_ABI_MINOR 1
+#define X1367_ABI_MINOR 2
 
 /* The one symbol a plugin exports.  The major version is part of its name,
  * so a plugin built for another major version does not even resolve. */
@@ -320,7 +320,61 @@ struct x1367_engine_api {
 	 * silence is reported only while requests to it go on (a poller that
 	 * stopped asking is no device that stopped answering). */
 	void (*heartbeat_polled)(x1367_ctx *ctx, const char *responder_uid);
+
+	/* ---- ABI 1.2 (check struct_size and NULL before use) ---- */
+
+	/* Several open requests may share a key (a client that sends the same
+	 * transaction id again before the first is answered).  txn_find gives
+	 * the oldest; this gives the next oldest after `after` (NULL: the
+	 * oldest), NULL when there is none.  A dissector whose answers carry
+	 * more than the key (a function code, a message id) tries each
+	 * candidate in turn and takes the first that fits.  `after` is one
+	 * this walk returned, still open. */
+	x1367_txn *(*txn_find_next)(x1367_ctx *ctx, const struct x1367_txn_key *key,
+				    const x1367_txn *after);
 };
+
+/* ---- One key open more than once (header-only) --------------------------- */
+
+/* txn_find_next, or NULL from an engine older than ABI 1.2. */
+static inline x1367_txn *x1367_txn_next(const struct x1367_engine_api *api, x1367_ctx *ctx,
+					const struct x1367_txn_key *key, const x1367_txn *after)
+{
+	if (api->struct_size < offsetof(struct x1367_engine_api, txn_find_next) +
+				       sizeof(api->txn_find_next) ||
+	    !api->txn_find_next)
+		return NULL;
+	return api->txn_find_next(ctx, key, after);
+}
+
+/* Candidates tried per answer: more requests of one key in flight than
+ * this is no client's habit, and under a flood of them every answer must
+ * stay cheap. */
+#define X1367_TXN_TRY_MAX 8
+
+/* The open request with `key` that `fits` the answer, tried oldest first
+ * (txn_find, then txn_find_next), or NULL.  *tried (if not NULL) gets how
+ * many candidates were looked at, so that a dissector can tell "no
+ * request" from "a request, but not this answer's".  With an engine older
+ * than ABI 1.2 only the oldest is tried, as before. */
+static inline x1367_txn *x1367_txn_find_fit(const struct x1367_engine_api *api, x1367_ctx *ctx,
+					    const struct x1367_txn_key *key,
+					    int (*fits)(const x1367_txn *txn, const void *arg),
+					    const void *arg, unsigned *tried)
+{
+	unsigned n = 0;
+	x1367_txn *txn = api->txn_find(ctx, key);
+
+	while (txn) {
+		n++;
+		if (fits(txn, arg))
+			break;
+		txn = n < X1367_TXN_TRY_MAX ? x1367_txn_next(api, ctx, key, txn) : NULL;
+	}
+	if (tried)
+		*tried = n;
+	return txn;
+}
 
 /* A stored request, as describe_request sees it. */
 struct x1367_request_view {

@@ -22,6 +22,9 @@ from datetime import datetime, timezone
 # reassembly delivers them once each.  Its expected records file pins them.
 CAPTURES = {"modbus_test_data_part1.pcap": "equal", "modbus_test_data_part2.pcap": "equal",
             "modbusSmall.pcap": "equal", "fuzz-72.pcap": "subset", "fuzz-1011.pcap": "equal"}
+# The same for captures of real peers made here (pcaps/real): one
+# transaction id twice in one segment, answered in order.
+REAL_CAPTURES = {"modbus-same-tid.pcap": "equal"}
 
 
 def tshark(path, *args):
@@ -36,16 +39,18 @@ def iso(epoch):
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + (frac + "000000")[:6] + "Z"
 
 
-def adu_bytes(hexpayload, tid):
-    """The ADU with this transaction id inside a TCP payload (one segment
-    may carry several ADUs)."""
+def adu_bytes(hexpayload, tid, nth=0):
+    """The nth ADU with this transaction id inside a TCP payload (one
+    segment may carry several ADUs, even two with one transaction id)."""
     data = bytes.fromhex(hexpayload.replace(":", ""))
     off = 0
     while off + 7 <= len(data):
         length = int.from_bytes(data[off + 4:off + 6], "big")
         adu = data[off:off + 6 + length]
         if int.from_bytes(adu[0:2], "big") == tid:
-            return adu.hex().upper()
+            if nth == 0:
+                return adu.hex().upper()
+            nth -= 1
         off += 6 + length
     return None
 
@@ -61,10 +66,12 @@ def expected(path):
     pending = {}
     want = []
     for frame, epoch, stream, sport, tids, units, fcs, exc, payload in rows:
+        seen = {}
         for tid, unit, fc in zip(tids.split(","), units.split(","), fcs.split(",")):
             # Same connection, transaction and unit id, and function.
             key = (stream, int(tid), int(unit), int(fc) & 0x7F)
-            adu = adu_bytes(payload, int(tid))
+            adu = adu_bytes(payload, int(tid), seen.get(tid, 0))
+            seen[tid] = seen.get(tid, 0) + 1
             if sport != "502":
                 pending.setdefault(key, []).append(adu)
                 continue
@@ -93,8 +100,10 @@ def main():
     build = os.environ.get("top_builddir", top)
     public = os.environ.get("X1367_PUBLIC_PCAPS", os.path.join(top, "pcaps", "public"))
     passed = failed = 0
-    for name, mode in CAPTURES.items():
-        path = os.path.join(public, name)
+    paths = [(os.path.join(public, n), m) for n, m in CAPTURES.items()]
+    paths += [(os.path.join(top, "pcaps", "real", n), m) for n, m in REAL_CAPTURES.items()]
+    for path, mode in paths:
+        name = os.path.basename(path)
         want = expected(path)
         got = reported(os.path.join(build, "x1367ids"), os.path.join(top, "rules"), path)
         if mode == "equal" and want == got:

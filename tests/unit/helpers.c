@@ -137,3 +137,17 @@ const char *record_get(const char *record_json, const char *path)
 	json_object_put(root);
 	return o ? value : NULL;
 }
+
+long run_stat(const struct run *r, const char *path)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+	need(fp != NULL, "statistics", "out of memory");
+	engine_write_stats(r->engine, fp);
+	fclose(fp);
+	const char *v = record_get(text, path);
+	long n = v ? strtol(v, NULL, 10) : 0;
+	free(text);
+	return n;
+}

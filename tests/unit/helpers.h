@@ -57,5 +57,9 @@ void run_free(struct run *r);
 /* Value of a top-level string key, or of "Description"/"<sub>" when key is
  * "Description.Sub" etc.  Returned string is static per call. */
 const char *record_get(const char *record_json, const char *path);
+/* A number from the engine's statistics line at a dotted path
+ * ("responses_without_request", "protocols.modbus.events.function_mismatch");
+ * 0 when the path is absent (event counters appear once they count). */
+long run_stat(const struct run *r, const char *path);
 
 #endif

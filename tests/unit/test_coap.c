@@ -658,6 +658,141 @@ Test(coap, reused_token_pairs_with_the_latest_request)
 	run_free(&r);
 }
 
+/* ---- one token or message id, several requests in flight ---------------- */
+
+/* No request left without its answer, no answer left without its request
+ * (call after the deadlines passed). */
+static void expect_all_paired(struct run *r)
+{
+	cr_assert_eq(run_stat(r, "transactions.no_response"), 0, "a false 10");
+	cr_assert_eq(run_stat(r, "responses_without_request"), 0);
+	cr_assert_eq(event_count(r, "response_without_request"), 0);
+	cr_assert_eq(event_count(r, "message_id_mismatch"), 0);
+	cr_assert_eq(run_stat(r, "requests_pending"), 0);
+}
+
+/* Two CON requests with one token in flight, answered in order by
+ * piggybacked ACKs: the message id says which is which. */
+Test(coap, same_token_twice_piggybacked_answers_pair_by_message_id)
+{
+	struct run r;
+	struct msg q2;
+	start(&r);
+	get(&Q, CON, 0x10, "A1", "/first");
+	get(&q2, CON, 0x11, "A1", "/second");
+	c2s(&r, &Q);
+	c2s(&r, &q2);
+	resp(&A, ACK, 0x84, 0x10, "A1");
+	s2c(&r, &A);
+	resp(&A, ACK, 0x45, 0x11, "A1");
+	s2c(&r, &A);
+	wait_s(11);
+	finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Error Code", "30");
+	expect_str(r.records[0], "Description.Uri-Path", "/first");
+	expect_str(r.records[0], "Requester.Transmitted Code", hex_of(&Q));
+	cr_assert_eq(event_count(&r, "token_reused"), 1);
+	expect_all_paired(&r);
+	run_free(&r);
+}
+
+/* The same, answered the other way round. */
+Test(coap, same_token_twice_answered_out_of_order)
+{
+	struct run r;
+	struct msg q2;
+	start(&r);
+	get(&Q, CON, 0x10, "A1", "/first");
+	get(&q2, CON, 0x11, "A1", "/second");
+	c2s(&r, &Q);
+	c2s(&r, &q2);
+	resp(&A, ACK, 0x45, 0x11, "A1");
+	s2c(&r, &A);
+	resp(&A, ACK, 0x84, 0x10, "A1");
+	s2c(&r, &A);
+	wait_s(11);
+	finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Description.Uri-Path", "/first");
+	expect_all_paired(&r);
+	run_free(&r);
+}
+
+/* Separate responses carry the token only: answered in order, the first
+ * is the oldest request's. */
+Test(coap, same_token_twice_separate_answers_go_to_the_oldest)
+{
+	struct run r;
+	struct msg q2, empty;
+	start(&r);
+	get(&Q, CON, 0x10, "A1", "/first");
+	get(&q2, CON, 0x11, "A1", "/second");
+	c2s(&r, &Q);
+	resp(&empty, ACK, 0x00, 0x10, "");
+	s2c(&r, &empty);
+	c2s(&r, &q2);
+	resp(&empty, ACK, 0x00, 0x11, "");
+	s2c(&r, &empty);
+	resp(&A, CON, 0x84, 0x9001, "A1");
+	s2c(&r, &A);
+	resp(&A, CON, 0x45, 0x9002, "A1");
+	s2c(&r, &A);
+	wait_s(11);
+	finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Description.Uri-Path", "/first");
+	expect_all_paired(&r);
+	run_free(&r);
+}
+
+/* One message id for two requests with different tokens (a peer that
+ * reuses it too early for a new message, not a retransmission): the token
+ * pairs each answer. */
+Test(coap, same_message_id_twice_pairs_by_token)
+{
+	struct run r;
+	struct msg q2;
+	start(&r);
+	get(&Q, CON, 0x20, "01", "/a");
+	get(&q2, CON, 0x20, "02", "/b");
+	c2s(&r, &Q);
+	c2s(&r, &q2);
+	resp(&A, ACK, 0x84, 0x20, "01");
+	s2c(&r, &A);
+	resp(&A, ACK, 0x45, 0x20, "02");
+	s2c(&r, &A);
+	wait_s(11);
+	finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Description.Uri-Path", "/a");
+	cr_assert_eq(event_count(&r, "duplicate_request"), 0);
+	expect_all_paired(&r);
+	run_free(&r);
+}
+
+/* A CON whose token was reused and that never gets its answer is one
+ * more unanswered request. */
+Test(coap, reused_token_unanswered_con_is_no_response)
+{
+	struct run r;
+	struct msg q2;
+	start(&r);
+	get(&Q, CON, 0x10, "A1", "/lost");
+	get(&q2, CON, 0x11, "A1", "/ok");
+	c2s(&r, &Q);
+	c2s(&r, &q2);
+	resp(&A, ACK, 0x45, 0x11, "A1");
+	s2c(&r, &A);
+	wait_s(11);
+	finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Error Code", "10");
+	expect_str(r.records[0], "Description.Uri-Path", "/lost");
+	cr_assert_eq(event_count(&r, "message_id_mismatch"), 0);
+	run_free(&r);
+}
+
 /* Either end may ask: the server's request to the client and the client's
  * to the server use the same token without being confused. */
 Test(coap, both_ends_ask_with_the_same_token)

@@ -351,6 +351,108 @@ Test(echonet_lite, over_tcp_frames_back_to_back_and_split)
 	run_free(&r);
 }
 
+/* ---- one TID, several requests in flight --------------------------------- */
+
+/* No request left without its answer, no answer left without its request. */
+static void expect_all_paired(const struct run *r)
+{
+	cr_assert_eq(run_stat(r, "transactions.no_response"), 0, "a false 10");
+	cr_assert_eq(run_stat(r, "responses_without_request"), 0);
+	cr_assert_eq(run_stat(r, "protocols.echonet-lite.events.response_without_request"), 0);
+	cr_assert_eq(run_stat(r, "protocols.echonet-lite.events.esv_mismatch"), 0);
+	cr_assert_eq(run_stat(r, "protocols.echonet-lite.events.instance_mismatch"), 0);
+	cr_assert_eq(run_stat(r, "requests_pending"), 0);
+}
+
+/* An answered exchange 6 s later: every earlier deadline has passed. */
+static void later(struct run *r)
+{
+	now += 6 * SEC;
+	udp(r, CTRL, EL, LIGHT, EL, "10 81 00 7F 05 FF 01 02 90 01 62 01 80 00");
+	udp(r, LIGHT, EL, CTRL, EL, "10 81 00 7F 02 90 01 05 FF 01 72 01 80 01 30");
+}
+
+/* One TCP segment from `src` to `dst` (sequence numbers kept by the caller). */
+static void tcp(struct run *r, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+		uint32_t *seq, uint32_t ack, uint8_t flags, const char *hex)
+{
+	uint8_t b[512];
+	size_t n = hex ? hex_to_bytes(hex, b, sizeof(b)) : 0;
+	build_tcp(&F, src, sport, dst, dport, *seq, ack, flags, b, n);
+	cr_assert_gt(F.len, 0);
+	F.ts_usec = now += 1000;
+	run_frame(r, &F);
+	*seq += (uint32_t)n + ((flags & TH_SYN) ? 1 : 0);
+}
+
+#define GET_BB_TID5 "10 81 00 05 05 FF 01 01 30 01 62 01 BB 00"
+#define SETC_80_TID5 "10 81 00 05 05 FF 01 01 30 01 61 01 80 01 31"
+
+/* Two requests with one TID in one TCP segment (one capture time),
+ * answered in order: the Get_SNA is the Get's, the Set_Res the SetC's. */
+Test(echonet_lite, same_tid_twice_in_one_tcp_segment_answered_in_order)
+{
+	struct run r;
+	uint32_t cseq = 100, sseq = 900;
+	start(&r);
+	tcp(&r, CTRL, 50001, AIRCON, EL, &cseq, 0, TH_SYN, NULL);
+	tcp(&r, AIRCON, EL, CTRL, 50001, &sseq, cseq, TH_SYN | TH_ACK, NULL);
+	tcp(&r, CTRL, 50001, AIRCON, EL, &cseq, sseq, TH_PSH | TH_ACK, GET_BB_TID5 SETC_80_TID5);
+	tcp(&r, AIRCON, EL, CTRL, 50001, &sseq, cseq, TH_PSH | TH_ACK,
+	    "10 81 00 05 01 30 01 05 FF 01 52 01 BB 00");
+	tcp(&r, AIRCON, EL, CTRL, 50001, &sseq, cseq, TH_PSH | TH_ACK,
+	    "10 81 00 05 01 30 01 05 FF 01 71 01 80 00");
+	later(&r);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Error Code", "30");
+	expect_str(r.records[0], "Requester.Transmitted Code", code_of(GET_BB_TID5));
+	expect_str(r.records[0], "Description.Request ESV", "Get (0x62)");
+	expect_str(r.records[0], "Description.Refused Properties", "0xBB");
+	expect_all_paired(&r);
+	run_free(&r);
+}
+
+/* Over UDP a node may answer a quick request before a slow one: the ESV
+ * the answer carries says which request of the TID it is for. */
+Test(echonet_lite, same_tid_twice_answered_out_of_order_pairs_by_esv)
+{
+	struct run r;
+	start(&r);
+	udp(&r, CTRL, EL, AIRCON, EL, GET_BB_TID5);
+	udp(&r, CTRL, EL, AIRCON, EL, SETC_80_TID5);
+	udp(&r, AIRCON, EL, CTRL, EL, "10 81 00 05 01 30 01 05 FF 01 51 01 80 01 31");
+	udp(&r, AIRCON, EL, CTRL, EL, "10 81 00 05 01 30 01 05 FF 01 72 01 BB 01 41");
+	later(&r);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Error Code", "31");
+	expect_str(r.records[0], "Requester.Transmitted Code", code_of(SETC_80_TID5));
+	expect_str(r.records[0], "Description.Request ESV", "SetC (0x61)");
+	expect_all_paired(&r);
+	run_free(&r);
+}
+
+/* One TID to two instances of one class (the key holds the class only):
+ * the answering instance says which request it answers. */
+Test(echonet_lite, same_tid_to_two_instances_pairs_by_instance)
+{
+	struct run r;
+	const char *q2 = "10 81 00 05 05 FF 01 01 30 02 62 01 BB 00";
+	start(&r);
+	udp(&r, CTRL, EL, AIRCON, EL, GET_BB_TID5);
+	udp(&r, CTRL, EL, AIRCON, EL, q2);
+	udp(&r, AIRCON, EL, CTRL, EL, "10 81 00 05 01 30 02 05 FF 01 52 01 BB 00");
+	udp(&r, AIRCON, EL, CTRL, EL, "10 81 00 05 01 30 01 05 FF 01 72 01 BB 01 41");
+	later(&r);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Requester.Transmitted Code", code_of(q2));
+	expect_str(r.records[0], "Responder.Unique ID", AIRCON "#013002");
+	expect_all_paired(&r);
+	run_free(&r);
+}
+
 Test(echonet_lite, ipv6_multicast)
 {
 	struct run r;

@@ -301,6 +301,115 @@ Test(modbus, exception_without_its_request)
 	run_free(&r);
 }
 
+/* ---- one transaction id, several requests in flight ---------------------- */
+
+/* No request left without its answer, no answer left without its request,
+ * no answer judged against the wrong request. */
+static void expect_all_paired(const struct run *r)
+{
+	cr_assert_eq(run_stat(r, "transactions.no_response"), 0, "a false 10");
+	cr_assert_eq(run_stat(r, "responses_without_request"), 0);
+	cr_assert_eq(run_stat(r, "protocols.modbus.events.response_without_request"), 0);
+	cr_assert_eq(run_stat(r, "protocols.modbus.events.function_mismatch"), 0);
+	cr_assert_eq(run_stat(r, "requests_pending"), 0);
+}
+
+/* Push the capture clock past every deadline with one answered request. */
+static void later(struct conn *c)
+{
+	c->now += 6 * SEC;
+	req(c, "00 7F 00 00 00 06 01 03 00 00 00 01");
+	resp(c, "00 7F 00 00 00 05 01 03 02 00 01");
+}
+
+#define SAME_TID_FC3 "00 07 00 00 00 06 01 03 00 64 00 01"
+#define SAME_TID_FC4 "00 07 00 00 00 06 01 04 00 00 00 02"
+
+/* Seen from real clients: two ADUs with one transaction id in one TCP
+ * segment (so with one capture time), answered in order.  The exception
+ * is the first request's; neither request goes unanswered. */
+Test(modbus, same_tid_twice_in_one_segment_answered_in_order)
+{
+	struct run r;
+	struct conn c;
+	run_start(&r);
+	conn_open(&c, &r, HMI_PORT, 502);
+	req(&c, SAME_TID_FC3 SAME_TID_FC4);
+	resp(&c, "00 07 00 00 00 03 01 83 02");
+	resp(&c, "00 07 00 00 00 07 01 04 04 00 01 00 02");
+	later(&c);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Error Code", "31");
+	expect_str(r.records[0], "Requester.Transmitted Code", code_of(SAME_TID_FC3));
+	expect_str(r.records[0], "Description.Function", "Read Holding Registers (3)");
+	expect_str(r.records[0], "Description.Address", "100");
+	expect_all_paired(&r);
+	run_free(&r);
+}
+
+/* The same two requests, answered the other way round (a gateway may):
+ * the function code tells which request each answer is for. */
+Test(modbus, same_tid_twice_answered_out_of_order_pairs_by_function)
+{
+	struct run r;
+	struct conn c;
+	run_start(&r);
+	conn_open(&c, &r, HMI_PORT, 502);
+	req(&c, SAME_TID_FC3 SAME_TID_FC4);
+	resp(&c, "00 07 00 00 00 07 01 04 04 00 01 00 02");
+	resp(&c, "00 07 00 00 00 03 01 83 02");
+	later(&c);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Requester.Transmitted Code", code_of(SAME_TID_FC3));
+	expect_all_paired(&r);
+	run_free(&r);
+}
+
+/* One transaction id, one function, two segments: answers go to the
+ * oldest; the second request, never answered, is the one reported. */
+Test(modbus, same_tid_and_function_answers_the_oldest_first)
+{
+	struct run r;
+	struct conn c;
+	const char *q2 = "00 07 00 00 00 06 01 03 00 05 00 01";
+	run_start(&r);
+	conn_open(&c, &r, HMI_PORT, 502);
+	req(&c, SAME_TID_FC3);
+	req(&c, q2);
+	resp(&c, "00 07 00 00 00 03 01 83 02");
+	later(&c);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 2);
+	expect_str(r.records[0], "Error Code", "31");
+	expect_str(r.records[0], "Requester.Transmitted Code", code_of(SAME_TID_FC3));
+	expect_str(r.records[1], "Error Code", "10");
+	expect_str(r.records[1], "Requester.Transmitted Code", code_of(q2));
+	run_free(&r);
+}
+
+/* A flood of requests with one transaction id: an answer looks at no
+ * more than X1367_TXN_TRY_MAX of them (each costs a table lookup), so one
+ * for a request further back is not paired; the oldest still are. */
+Test(modbus, same_tid_flood_tries_a_bounded_number_of_requests)
+{
+	struct run r;
+	struct conn c;
+	run_start(&r);
+	conn_open(&c, &r, HMI_PORT, 502);
+	for (int i = 0; i < X1367_TXN_TRY_MAX; i++)
+		req(&c, SAME_TID_FC3);
+	req(&c, SAME_TID_FC4);
+	resp(&c, "00 07 00 00 00 07 01 04 04 00 01 00 02");
+	cr_assert_eq(run_stat(&r, "protocols.modbus.events.function_mismatch"), 1);
+	resp(&c, "00 07 00 00 00 03 01 83 02");
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Requester.Transmitted Code", code_of(SAME_TID_FC3));
+	run_free(&r);
+}
+
 /* A response whose function is not the request's answers something else. */
 Test(modbus, function_mismatch_is_not_paired)
 {

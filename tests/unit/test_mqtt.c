@@ -582,6 +582,106 @@ Test(mqtt, server_disconnect_answers_the_last_request)
 	run_free(&r);
 }
 
+/* ---- one packet id, several requests in flight --------------------------- */
+
+/* No request left without its answer, no answer left without its request. */
+static void expect_all_paired(const struct run *r)
+{
+	cr_assert_eq(run_stat(r, "transactions.no_response"), 0, "a false 10");
+	cr_assert_eq(run_stat(r, "responses_without_request"), 0);
+	cr_assert_eq(run_stat(r, "protocols.mqtt.events.response_without_request"), 0);
+	cr_assert_eq(run_stat(r, "requests_pending"), 0);
+}
+
+/* Move the capture clock past every deadline: a later connection. */
+static void later(struct run *r, const struct conn *c)
+{
+	struct conn l;
+	conn_open_at(&l, r, CLI, BRK, CLI_PORT + 1, 1883, c->now + 6 * SEC);
+	cpk(&l, connect_pkt(4, "later", "u", "p"));
+	shex(&l, "20 02 00 00");
+}
+
+/* Two SUBSCRIBEs with one packet id in one segment, answered in order:
+ * the refusal is the first one's. */
+Test(mqtt, same_packet_id_twice_in_one_segment_answered_in_order)
+{
+	static const char *const f1[] = {"admin/#"};
+	static const char *const f2[] = {"sensors/#"};
+	struct run r;
+	struct conn c;
+	struct pk both;
+	start(&r);
+	conn_open(&c, &r);
+	cpk(&c, connect_pkt(4, "dash", "reader", "pw"));
+	shex(&c, "20 02 00 00");
+	struct pk q1 = *subscribe_pkt(0, 9, f1, 1);
+	struct pk q2 = *subscribe_pkt(0, 9, f2, 1);
+	memcpy(both.b, q1.b, q1.n);
+	memcpy(both.b + q1.n, q2.b, q2.n);
+	both.n = q1.n + q2.n;
+	cpk(&c, &both);
+	shex(&c, "90 03 00 09 80");
+	shex(&c, "90 03 00 09 01");
+	later(&r, &c);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Error Code", "23");
+	expect_str(r.records[0], "Requester.Transmitted Code", code_of(&q1));
+	expect_str(r.records[0], "Description.Topic Filter", "admin/#");
+	expect_all_paired(&r);
+	run_free(&r);
+}
+
+/* The same with two QoS 1 PUBLISHes (5.0): the PUBACK refusal is the
+ * first one's. */
+Test(mqtt, same_packet_id_twice_publish_answered_in_order)
+{
+	struct run r;
+	struct conn c;
+	struct pk both;
+	start(&r);
+	conn_open(&c, &r);
+	cpk(&c, connect_pkt(5, "pub", "sensor", "pw"));
+	shex(&c, "20 03 00 00 00");
+	struct pk q1 = *publish_pkt(1, 1, 4, "admin/config", 2);
+	struct pk q2 = *publish_pkt(1, 1, 4, "sensors/t", 2);
+	memcpy(both.b, q1.b, q1.n);
+	memcpy(both.b + q1.n, q2.b, q2.n);
+	both.n = q1.n + q2.n;
+	cpk(&c, &both);
+	shex(&c, "40 03 00 04 87" "40 02 00 04");
+	later(&r, &c);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Error Code", "23");
+	expect_str(r.records[0], "Description.Topic", "admin/config");
+	expect_all_paired(&r);
+	run_free(&r);
+}
+
+/* The server hangs up on the last packet: with its packet id open twice,
+ * that is the newer request. */
+Test(mqtt, server_disconnect_answers_the_newer_of_two_same_ids)
+{
+	static const char *const f1[] = {"first/#"};
+	static const char *const f2[] = {"second/#"};
+	struct run r;
+	struct conn c;
+	start(&r);
+	conn_open(&c, &r);
+	cpk(&c, connect_pkt(5, "raw", "u", "p"));
+	shex(&c, "20 03 00 00 00");
+	cpk(&c, subscribe_pkt(1, 7, f1, 1));
+	cpk(&c, subscribe_pkt(1, 7, f2, 1));
+	shex(&c, "E0 01 82");
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Description.Topic Filter", "second/#");
+	expect_str(r.records[0], "Description.Response", "DISCONNECT");
+	run_free(&r);
+}
+
 Test(mqtt, server_disconnect_codes_and_client_disconnects)
 {
 	static const struct {

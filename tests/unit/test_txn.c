@@ -199,6 +199,72 @@ Test(txn, repeated_key_answers_oldest_first)
 	txn_table_free(t);
 }
 
+/* Two requests of one segment share its capture time: the one opened
+ * first is still the oldest (whichever the hash chain holds first). */
+Test(txn, same_time_same_key_answers_the_first_opened)
+{
+	struct txn_table *t = txn_table_new(100, 10, 64, NULL, NULL);
+	struct txn_list fl = {0};
+	struct txn_where w = where("10.0.0.1", "10.0.0.2", 1);
+	struct x1367_txn_request r1 = request(X1367_TXN_FLOW, 1, "first", 5);
+	struct x1367_txn_request r2 = request(X1367_TXN_FLOW, 1, "second", 6);
+	struct x1367_txn_request r3 = request(X1367_TXN_FLOW, 1, "third", 5);
+	cr_assert_not_null(txn_open(t, &owner_a, &w, &r1, 1000, 5000, &fl));
+	cr_assert_not_null(txn_open(t, &owner_a, &w, &r2, 1000, 5000, &fl));
+	cr_assert_not_null(txn_open(t, &owner_a, &w, &r3, 1000, 5000, &fl));
+	struct x1367_txn *x = txn_find(t, &owner_a, &w, &r1.key);
+	cr_assert_not_null(x);
+	cr_assert_eq(memcmp(x->bytes, "first", 5), 0, "got %.*s", (int)x->len, x->bytes);
+	txn_table_free(t);
+}
+
+/* A request completed by a later segment (it waited for a hole) keeps
+ * that segment's time, later than the request behind it in the stream:
+ * order of opening, not time, says which is older. */
+Test(txn, opening_order_beats_capture_time)
+{
+	struct txn_table *t = txn_table_new(100, 10, 64, NULL, NULL);
+	struct txn_list fl = {0};
+	struct txn_where w = where("10.0.0.1", "10.0.0.2", 1);
+	struct x1367_txn_request r1 = request(X1367_TXN_FLOW, 1, "first", 5);
+	struct x1367_txn_request r2 = request(X1367_TXN_FLOW, 1, "second", 6);
+	cr_assert_not_null(txn_open(t, &owner_a, &w, &r1, 3000, 5000, &fl));
+	cr_assert_not_null(txn_open(t, &owner_a, &w, &r2, 2000, 5000, &fl));
+	struct x1367_txn *x = txn_find(t, &owner_a, &w, &r1.key);
+	cr_assert_not_null(x);
+	cr_assert_eq(x->len, 5, "the first opened is the oldest");
+	txn_table_free(t);
+}
+
+/* find_next walks every request with the key, oldest first, unicast ones
+ * before the group's, and never one of another key or flow. */
+Test(txn, find_next_walks_the_candidates_in_order)
+{
+	struct txn_table *t = txn_table_new(100, 10, 64, NULL, NULL);
+	struct txn_list fl = {0};
+	struct txn_where group = where("192.0.2.1", "224.0.23.0", 1);
+	struct txn_where uni = where("192.0.2.1", "192.0.2.10", 2);
+	struct x1367_txn_request g = request(X1367_TXN_HOSTS, 9, "g", 1);
+	struct x1367_txn_request u1 = request(X1367_TXN_HOSTS, 9, "u1", 2);
+	struct x1367_txn_request other = request(X1367_TXN_HOSTS, 8, "o", 1);
+	struct x1367_txn_request u2 = request(X1367_TXN_HOSTS, 9, "u2", 2);
+	cr_assert_not_null(txn_open(t, &owner_a, &group, &g, 0, 5000, &fl));
+	cr_assert_not_null(txn_open(t, &owner_a, &uni, &u1, 10, 5000, &fl));
+	cr_assert_not_null(txn_open(t, &owner_a, &uni, &other, 10, 5000, &fl));
+	cr_assert_not_null(txn_open(t, &owner_a, &uni, &u2, 10, 5000, &fl));
+	const char *want[] = {"u1", "u2", "g"};
+	struct x1367_txn *x = NULL;
+	for (size_t i = 0; i < 3; i++) {
+		x = txn_find_next(t, &owner_a, &uni, &g.key, x);
+		cr_assert_not_null(x, "candidate %zu", i);
+		cr_assert_eq(memcmp(x->bytes, want[i], x->len), 0, "candidate %zu: %.*s", i,
+			     (int)x->len, x->bytes);
+	}
+	cr_assert_null(txn_find_next(t, &owner_a, &uni, &g.key, x), "no fourth candidate");
+	cr_assert_eq(txn_find_next(t, &owner_a, &uni, &g.key, NULL), txn_find(t, &owner_a, &uni, &g.key));
+	txn_table_free(t);
+}
+
 Test(txn, a_gap_from_the_responder_suppresses_no_response)
 {
 	struct expired ex = {0};

@@ -4,6 +4,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 "$HERE/modbus-pymodbus.sh"
 "$HERE/modbus-poller-pause.sh"
+"$HERE/modbus-same-tid.sh"
 "$HERE/echonet-npm.sh"
 "$HERE/appendix-i1-scan.sh"
 "$HERE/mqtt-mosquitto.sh"
