@@ -307,22 +307,10 @@ static void api_txn_answered(x1367_ctx *c, x1367_txn *x)
 	txn_answered(c->e->txns, x);
 }
 
-static const char *rule_code(struct engine *e, const struct registry_entry *re,
-			     const char *vendor_code, const struct rule **rule)
-{
-	*rule = vendor_code ? rules_lookup(e->rules, re->d->name, vendor_code) : NULL;
-	if (!*rule) {
-		/* No row, not even "*": still an error on the wire. */
-		pstats(e, re)->unmapped++;
-		return "FF";
-	}
-	return (*rule)->x1367_code;
-}
-
 static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 {
 	struct engine *e = c->e;
-	const struct rule *rule;
+	struct rules_verdict v;
 	struct record_input in;
 	struct desc_builder b;
 	struct txn_description td;
@@ -331,19 +319,13 @@ static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 
 	if (!rep || rep->struct_size < sizeof(*rep))
 		return;
-	const char *code = rule_code(e, c->re, rep->vendor_code, &rule);
-	const char *detail = NULL;
-	if (!code[0]) {
-		/* "Not an error" describes an answer to a request (Modbus 05
-		 * Acknowledge: a long operation was accepted).  With no request
-		 * seen there is nothing it can be the benign answer to: report
-		 * it, as "Other Reasons", rather than hide an exception. */
-		if (rep->txn) {
-			pstats(e, c->re)->not_errors++;
-			return;
-		}
-		code = "FF";
-		detail = "not an error when it answers a request, but no request was seen";
+	/* Which code, or none: rules.c decides; here it is counted and wired. */
+	rules_map(e->rules, c->re->d->name, rep->vendor_code, rep->txn != NULL, &v);
+	if (v.outcome == RULES_UNMAPPED)
+		pstats(e, c->re)->unmapped++;
+	if (v.outcome == RULES_NOT_ERROR) {
+		pstats(e, c->re)->not_errors++;
+		return;
 	}
 	where_of_packet(c, 1, &w);
 	/* An error answer is an answer: the device is not silent. */
@@ -356,7 +338,7 @@ static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 	memset(&in, 0, sizeof(in));
 	memset(&b, 0, sizeof(b));
 	in.ts_usec = c->xp.ts_usec;
-	in.error_code = code;
+	in.error_code = v.code;
 	in.requester = (struct record_party){1, rep->requester_uid ? rep->requester_uid : req_uid,
 					     rep->txn ? rep->txn->bytes : NULL,
 					     rep->txn ? rep->txn->len : 0, rep->txn ? rep->txn->wire_len : 0};
@@ -367,10 +349,10 @@ static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 	for (size_t i = 0; rep->desc && i < rep->n_desc; i++)
 		desc_add(&b, rep->desc[i].key, rep->desc[i].value);
 	desc_add(&b, "Vendor Code", rep->vendor_code);
-	desc_add(&b, "Vendor Meaning", rule ? rule->meaning : "no mapping row for this code");
+	desc_add(&b, "Vendor Meaning", v.meaning);
 	if (!rep->txn)
 		desc_add(&b, "Request", "not seen in the capture");
-	desc_add(&b, "Detail", detail);
+	desc_add(&b, "Detail", v.detail);
 	emit(e, c->re, &in, &b);
 }
 

@@ -135,6 +135,40 @@ const struct rule *rules_lookup(const struct rules *r, const char *protocol,
 	return row ? row : find(r, protocol, "*");
 }
 
+/* ---- the mapping policy (rules.h) ----------------------------------- */
+
+void rules_map(const struct rules *r, const char *protocol, const char *vendor_code,
+	       int answers_request, struct rules_verdict *v)
+{
+	const struct rule *row = vendor_code ? rules_lookup(r, protocol, vendor_code) : NULL;
+
+	memset(v, 0, sizeof(*v));
+	v->rule = row;
+	if (!row) {
+		/* No row, not even "*": still an error on the wire. */
+		v->outcome = RULES_UNMAPPED;
+		v->code = "FF";
+		v->meaning = "no mapping row for this code";
+		return;
+	}
+	v->meaning = row->meaning;
+	if (row->x1367_code[0]) {
+		v->outcome = RULES_MAPPED;
+		v->code = row->x1367_code;
+		return;
+	}
+	/* "Not an error" describes an answer to a request.  With no request
+	 * seen there is nothing it can be the benign answer to: report it, as
+	 * "Other Reasons", rather than hide an exception. */
+	if (answers_request) {
+		v->outcome = RULES_NOT_ERROR;
+		return;
+	}
+	v->outcome = RULES_NOT_ERROR_UNASKED;
+	v->code = "FF";
+	v->detail = "not an error when it answers a request, but no request was seen";
+}
+
 /* ---- reading lines --------------------------------------------------- */
 
 enum line_result { LINE_EOF = 0, LINE_OK = 1, LINE_TOO_LONG = -1, LINE_READ_ERROR = -2 };

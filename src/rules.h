@@ -62,6 +62,39 @@ const struct rule *rules_lookup(const struct rules *r, const char *protocol,
 				const char *vendor_code);
 size_t rules_count(const struct rules *r);
 
+/* ---- The mapping policy: what a reported vendor code becomes ------------
+ * The one place that decides whether a vendor error code gives a record
+ * and with which X.1367 code; the engine only acts on the verdict:
+ *
+ *   - its row, or the protocol's "*" row, names a code: that code;
+ *   - no row at all (not even "*"), or no vendor code: "FF", and the
+ *     protocol's `unmapped_codes` counts it: an error on the wire is
+ *     never hidden for want of a row;
+ *   - a "-" row (not an error) and the response answers a request seen:
+ *     no record, counted as `not_errors` (Modbus 05 Acknowledge: a long
+ *     operation was accepted);
+ *   - a "-" row and no request seen: it cannot be that benign answer, so
+ *     "FF" with a Detail saying why. */
+enum rules_outcome {
+	RULES_MAPPED,            /* the row's code */
+	RULES_UNMAPPED,          /* no row: "FF" (count unmapped_codes) */
+	RULES_NOT_ERROR,         /* "-" answering a request: no record (count not_errors) */
+	RULES_NOT_ERROR_UNASKED, /* "-" answering no request seen: "FF" with a Detail */
+};
+
+struct rules_verdict {
+	enum rules_outcome outcome;
+	const char *code;        /* X.1367 code of the record; NULL: no record */
+	const char *meaning;     /* Description "Vendor Meaning" */
+	const char *detail;      /* Description "Detail", or NULL */
+	const struct rule *rule; /* the row used, or NULL */
+};
+
+/* The verdict for `vendor_code` (may be NULL) of `protocol`;
+ * `answers_request` is 1 when the response answers a request seen. */
+void rules_map(const struct rules *r, const char *protocol, const char *vendor_code,
+	       int answers_request, struct rules_verdict *v);
+
 /* A table all of whose rows name one protocol that is not loaded (a
  * plugin absent or disabled) is skipped: `fn` is told, the rows counted.
  * A table that mixes a known protocol with an unknown one is an error at

@@ -575,3 +575,42 @@ Test(rules, a_table_mixing_known_and_unknown_is_refused)
 		"t.map:1: unknown protocol \"tls\"");
 	cr_assert_eq(rules_skipped_rows(r), 0);
 }
+
+/* The mapping policy: what a reported vendor code becomes. */
+Test(rules, map_policy)
+{
+	static const struct {
+		const char *protocol, *vendor;
+		int answers_request;
+		enum rules_outcome outcome;
+		const char *code, *meaning;   /* code NULL: no record */
+		int has_detail;
+	} cases[] = {
+		{ "modbus", "02", 1, RULES_MAPPED, "31", "Illegal Data Address", 0 },
+		/* the "*" row is a mapping like any other */
+		{ "modbus", "7F", 0, RULES_MAPPED, "FF", "Other exception", 0 },
+		/* "-" answering a request: no record */
+		{ "modbus", "05", 1, RULES_NOT_ERROR, NULL, "Acknowledge (not an error)", 0 },
+		/* "-" answering no request seen: FF, and why */
+		{ "modbus", "05", 0, RULES_NOT_ERROR_UNASKED, "FF", "Acknowledge (not an error)", 1 },
+		/* no row at all, or no code: FF, unmapped */
+		{ "echonet-lite", "51", 1, RULES_UNMAPPED, "FF", "no mapping row for this code", 0 },
+		{ "modbus", NULL, 1, RULES_UNMAPPED, "FF", "no mapping row for this code", 0 },
+	};
+	struct rules_verdict v;
+
+	cr_assert_eq(load(good), 0, "%s", err);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rules_map(r, cases[i].protocol, cases[i].vendor, cases[i].answers_request, &v);
+		cr_assert_eq(v.outcome, cases[i].outcome, "case %zu", i);
+		if (cases[i].code)
+			cr_assert_str_eq(v.code, cases[i].code, "case %zu", i);
+		else
+			cr_assert_null(v.code, "case %zu", i);
+		cr_assert_str_eq(v.meaning, cases[i].meaning, "case %zu", i);
+		cr_assert_eq(v.detail != NULL, cases[i].has_detail, "case %zu", i);
+		cr_assert_eq(v.rule == NULL, cases[i].outcome == RULES_UNMAPPED, "case %zu", i);
+	}
+	rules_map(NULL, "modbus", "02", 1, &v);
+	cr_assert_eq(v.outcome, RULES_UNMAPPED);
+}
