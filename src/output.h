@@ -1,7 +1,8 @@
 /*
- * Record outputs.  A sink is {write, reopen, close}; the engine writes each
- * record (one JSON line) to every sink.  stdout and files (JSON Lines) are
- * sinks; syslog destinations will be more sinks behind the same interface.
+ * Record outputs.  A sink is {write, flush, reopen, close}; the engine
+ * writes each record (one JSON line) to every sink.  stdout and files
+ * (JSON Lines) are sinks here; each syslog destination is one more sink
+ * behind the same interface (syslog.c, syslog_add_sinks).
  */
 #ifndef X1367_OUTPUT_H
 #define X1367_OUTPUT_H

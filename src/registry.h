@@ -1,6 +1,6 @@
 /*
  * The dissectors the engine runs: built-in ones (one line each in
- * registry.c) and, later, plugins.  Each descriptor is checked (ABI major,
+ * registry.c) and plugins (plugin.c loads them).  Each descriptor is checked (ABI major,
  * struct size, required fields, clashing names and ports) before use.
  */
 #ifndef X1367_REGISTRY_H

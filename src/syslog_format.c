@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include "syslog_format.h"
+#include "x1367_codes.h"
 
 static const char *const facility_names[24] = {
 	"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
@@ -28,26 +29,26 @@ int syslog_facility_parse(const char *name)
 	return -1;
 }
 
+/* The syslog policy: how loud each class of X.1367 code is (the class
+ * itself is x1367_codes.c's). */
+static const struct {
+	const char *class_name;
+	int severity;
+} severity_by_class[] = {
+	{ "no error", 6 },        /* informational */
+	{ "communication", 4 },   /* warning */
+	{ "security", 3 },        /* error */
+	{ "command", 5 },         /* notice: a scan produces one per probe */
+	{ "device", 3 },          /* error */
+};
+
 int syslog_severity_for_code(const char *code)
 {
-	if (!code || !code[0])
-		return 4;
-	if (code[0] == 'E' && code[1] && isxdigit((unsigned char)code[1]))
-		return 4;   /* E0-EF private */
-	switch (code[0]) {
-	case '0':
-		return 6;
-	case '1':
-		return 4;
-	case '2':
-		return 3;
-	case '3':
-		return 5;
-	case '4':
-		return 3;
-	default:
-		return 4;
-	}
+	const char *class_name = x1367_code_class(code);
+	for (size_t i = 0; i < sizeof(severity_by_class) / sizeof(severity_by_class[0]); i++)
+		if (!strcmp(class_name, severity_by_class[i].class_name))
+			return severity_by_class[i].severity;
+	return 4;   /* private, other: warning */
 }
 
 int syslog_pri(int facility, int severity)
@@ -181,27 +182,6 @@ static size_t structured_data(char *p, const struct syslog_fields *f, const char
 	return n;
 }
 
-static const char *class_of(int severity, const char *code)
-{
-	if (code[0] == 'E' && code[1])
-		return "private";
-	switch (code[0]) {
-	case '0':
-		return "no error";
-	case '1':
-		return "communication";
-	case '2':
-		return "security";
-	case '3':
-		return "command";
-	case '4':
-		return "device";
-	default:
-		(void)severity;
-		return "other";
-	}
-}
-
 char *syslog_format(const struct syslog_header *h, uint64_t ts_usec, const char *json, size_t len,
 		    size_t *out_len)
 {
@@ -218,7 +198,7 @@ char *syslog_format(const struct syslog_header *h, uint64_t ts_usec, const char 
 	syslog_timestamp(ts_usec, ts);
 	size_t n = (size_t)snprintf(buf, 400, "<%d>1 %s %s %s %ld %s ", syslog_pri(h->facility, sev), ts,
 				    h->hostname, SYSLOG_APP_NAME, h->procid, SYSLOG_MSGID);
-	n += structured_data(buf + n, &f, class_of(sev, f.code));
+	n += structured_data(buf + n, &f, x1367_code_class(f.code));
 	buf[n++] = ' ';
 	for (size_t i = 0; i < len; i++) {
 		char c = json[i];

@@ -25,13 +25,14 @@
  * -1 when unknown. */
 int syslog_facility_parse(const char *name);
 
-/* Severity (RFC 5424 numbers) for an X.1367 error code:
+/* Severity (RFC 5424 numbers) for an X.1367 error code, by its class
+ * (x1367_code_class):
  *   0x no error        -> 6 informational
  *   1x communication   -> 4 warning
  *   2x security        -> 3 error   (authentication, certificates, ...)
  *   3x command         -> 5 notice  (what a scan produces, one per probe)
  *   4x device          -> 3 error
- *   E0-EF private, FF, anything else -> 4 warning */
+ *   E0-EF private, FF, anything not a valid code -> 4 warning */
 int syslog_severity_for_code(const char *code);
 
 /* PRI value: facility * 8 + severity. */

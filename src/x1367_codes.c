@@ -1,7 +1,8 @@
 /*
  * ITU-T X.1367 Annex A: the standard error codes and their messages.
  * The one copy of the table in the project; everything else (rules loader,
- * record builder, validator) asks here.
+ * engine, record builder, syslog messages, validator) asks here for a
+ * code's validity, message or class.
  *
  * Accepted forms (uppercase hex only, as records must carry them):
  *   - a two-digit code of the table below;

@@ -47,6 +47,9 @@ Test(syslog_format, severity_by_class)
 	cr_assert_eq(syslog_severity_for_code("E5"), 4);
 	cr_assert_eq(syslog_severity_for_code("FF"), 4);
 	cr_assert_eq(syslog_severity_for_code(""), 4);
+	/* the class is x1367_codes.c's: a code that is not valid is "other" */
+	cr_assert_eq(syslog_severity_for_code("3G"), 4);
+	cr_assert_eq(syslog_severity_for_code("55"), 4);
 	/* security is never below warning */
 	for (const char *c = "0123456789ABCDEF"; *c; c++) {
 		char code[3] = { '2', *c, 0 };
