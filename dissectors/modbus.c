@@ -440,8 +440,7 @@ static void report_exception(x1367_ctx *ctx, const struct x1367_packet *pkt, con
  * only the plain heartbeat). */
 static void polled_heartbeat(x1367_ctx *ctx, const char *uid)
 {
-	if (api->struct_size >= offsetof(struct x1367_engine_api, heartbeat_polled) + sizeof(api->heartbeat_polled) &&
-	    api->heartbeat_polled)
+	if (X1367_HAS_FIELD(api, heartbeat_polled) && api->heartbeat_polled)
 		api->heartbeat_polled(ctx, uid);
 	else
 		api->heartbeat(ctx, uid);

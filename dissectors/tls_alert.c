@@ -870,8 +870,7 @@ static void tls_flow_end(x1367_ctx *ctx, void *state)
 	 * cut by the end of the capture, an idle timeout or an eviction may
 	 * have gone on unseen.  (An engine older than ABI 1.1 cannot tell:
 	 * then nothing is said.) */
-	if (api->struct_size < offsetof(struct x1367_engine_api, flow_closed) + sizeof(api->flow_closed) ||
-	    !api->flow_closed || !api->flow_closed(ctx))
+	if (!X1367_HAS_FIELD(api, flow_closed) || !api->flow_closed || !api->flow_closed(ctx))
 		return;
 	report_incomplete(ctx, st, X1367_TO_SERVER, NULL, 0,
 			  "the connection ended after the server's encrypted handshake flight "

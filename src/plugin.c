@@ -102,7 +102,7 @@ static int load_one(struct plugin_set *ps, struct registry *reg, const char *pat
 	}
 	const struct x1367_dissector *d = entry_of(h, path, err);
 	int rc = d ? 0 : -1;
-	if (d && d->struct_size >= offsetof(struct x1367_dissector, name) + sizeof(d->name) && d->name &&
+	if (d && X1367_HAS_FIELD(d, name) && d->name &&
 	    is_disabled(d->name, disabled, n_disabled)) {
 		ps->disabled++;
 		d = NULL;

@@ -31,6 +31,20 @@ extern "C" {
 #define X1367_ABI_MAJOR 1
 #define X1367_ABI_MINOR 2
 
+/* 1 when the struct `p` points to, which begins with `uint32_t struct_size`,
+ * is large enough to hold `field`: the other side was built with a header
+ * that has it.  Check before calling an engine function or reading a field
+ * appended in a later minor version:
+ *
+ *     if (X1367_HAS_FIELD(api, heartbeat_polled) && api->heartbeat_polled)
+ *             api->heartbeat_polled(ctx, uid);
+ *
+ * A macro, so it is source-level only: it changes no struct and no
+ * symbol of the ABI. */
+#define X1367_HAS_FIELD(p, field)                                               \
+	((size_t)(p)->struct_size >=                                            \
+	 (size_t)((const char *)&(p)->field - (const char *)(p)) + sizeof((p)->field))
+
 /* The one symbol a plugin exports.  The major version is part of its name,
  * so a plugin built for another major version does not even resolve. */
 #define X1367_DISSECTOR_ENTRY x1367_dissector_entry_v1
@@ -309,7 +323,7 @@ struct x1367_engine_api {
 	/* Text form of an address: dotted quad or uncompressed uppercase IPv6. */
 	void (*format_addr)(const struct x1367_addr *addr, char *buf, size_t len);
 
-	/* ---- ABI 1.1 (check struct_size before use) ---- */
+	/* ---- ABI 1.1 (check X1367_HAS_FIELD before use) ---- */
 
 	/* In .flow_end: 1 when the capture showed the connection close (TCP
 	 * FIN or RST), 0 when the flow only left the table (capture end, idle
@@ -321,7 +335,7 @@ struct x1367_engine_api {
 	 * stopped asking is no device that stopped answering). */
 	void (*heartbeat_polled)(x1367_ctx *ctx, const char *responder_uid);
 
-	/* ---- ABI 1.2 (check struct_size and NULL before use) ---- */
+	/* ---- ABI 1.2 (check X1367_HAS_FIELD and NULL before use) ---- */
 
 	/* Several open requests may share a key (a client that sends the same
 	 * transaction id again before the first is answered).  txn_find gives
@@ -340,9 +354,7 @@ struct x1367_engine_api {
 static inline x1367_txn *x1367_txn_next(const struct x1367_engine_api *api, x1367_ctx *ctx,
 					const struct x1367_txn_key *key, const x1367_txn *after)
 {
-	if (api->struct_size < offsetof(struct x1367_engine_api, txn_find_next) +
-				       sizeof(api->txn_find_next) ||
-	    !api->txn_find_next)
+	if (!X1367_HAS_FIELD(api, txn_find_next) || !api->txn_find_next)
 		return NULL;
 	return api->txn_find_next(ctx, key, after);
 }

@@ -277,8 +277,7 @@ static size_t acme_describe(const struct x1367_request_view *req, char *uid, siz
 static int acme_init(const struct x1367_engine_api *engine)
 {
 	/* An older engine's table may end before a function we call. */
-	if (engine->struct_size < offsetof(struct x1367_engine_api, format_addr) +
-					  sizeof(engine->format_addr))
+	if (!X1367_HAS_FIELD(engine, format_addr))
 		return -1;
 	api = engine;
 	return 0;
