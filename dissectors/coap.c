@@ -453,7 +453,7 @@ static void endpoint_uid(const struct x1367_addr *a, uint16_t port, char *buf, s
 {
 	char ip[48];
 	api->format_addr(a, ip, sizeof(ip));
-	snprintf(buf, len, a->family == 6 ? "[%s]:%u" : "%s:%u", ip, port);
+	snprintf(buf, len, a->family == X1367_IPV6 ? "[%s]:%u" : "%s:%u", ip, port);
 }
 
 /* ---- Recent messages, per flow and direction ----------------------------- */

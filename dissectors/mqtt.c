@@ -480,7 +480,7 @@ static void addr_port_uid(const struct x1367_addr *a, uint16_t port, char *buf, 
 {
 	char ip[48];
 	api->format_addr(a, ip, sizeof(ip));
-	snprintf(buf, len, a->family == 6 ? "[%s]:%u" : "%s:%u", ip, port);
+	snprintf(buf, len, a->family == X1367_IPV6 ? "[%s]:%u" : "%s:%u", ip, port);
 }
 
 /* Everything a stored request says about itself (it may be cut at the

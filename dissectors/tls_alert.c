@@ -325,7 +325,7 @@ static void side_uid(const struct tls_state *st, enum x1367_dir side, char *buf,
 		return;
 	}
 	api->format_addr(&st->server, ip, sizeof(ip));
-	snprintf(buf, len, st->server.family == 6 ? "[%s]:%u" : "%s:%u", ip, st->server_port);
+	snprintf(buf, len, st->server.family == X1367_IPV6 ? "[%s]:%u" : "%s:%u", ip, st->server_port);
 }
 
 /* ---- Transactions: each side's flight of handshake records ---------------- */

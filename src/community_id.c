@@ -60,7 +60,7 @@ static int endpoint_le(const uint8_t *a, uint16_t ap, const uint8_t *b, uint16_t
 static size_t build_input(uint8_t buf[40], uint8_t proto, const struct x1367_addr *src,
 			  uint16_t sport, const struct x1367_addr *dst, uint16_t dport)
 {
-	size_t alen = src->family == 4 ? 4 : 16, off = 0;
+	size_t alen = src->family == X1367_IPV4 ? 4 : 16, off = 0;
 	const uint8_t *lo = src->bytes, *hi = dst->bytes;
 	uint16_t plo = sport, phi = dport;
 
@@ -108,7 +108,7 @@ int community_id_v1(uint8_t proto, const struct x1367_addr *src, uint16_t sport,
 
 	out[0] = '\0';
 	if (!src || !dst || src->family != dst->family ||
-	    (src->family != 4 && src->family != 6))
+	    (src->family != X1367_IPV4 && src->family != X1367_IPV6))
 		return -1;
 	pthread_once(&gcrypt_once, gcrypt_init);
 	n = build_input(buf, proto, src, sport, dst, dport);

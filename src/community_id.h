@@ -11,7 +11,8 @@
 
 #define COMMUNITY_ID_MAX 64
 
-/* "1:<base64>" for a TCP/UDP flow, seed 0.  0 on success. */
+/* "1:<base64>" for a TCP/UDP flow (proto IPPROTO_TCP or IPPROTO_UDP),
+ * seed 0.  0 on success. */
 int community_id_v1(uint8_t proto, const struct x1367_addr *src, uint16_t sport,
 		    const struct x1367_addr *dst, uint16_t dport, char out[COMMUNITY_ID_MAX]);
 

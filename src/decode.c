@@ -42,13 +42,6 @@ enum {
 #define MAX_VLAN_TAGS 2
 #define MAX_IPV6_EXT 8
 
-#define IPPROTO_HOPOPTS_ 0
-#define IPPROTO_TCP_ 6
-#define IPPROTO_UDP_ 17
-#define IPPROTO_ROUTING_ 43
-#define IPPROTO_FRAGMENT_ 44
-#define IPPROTO_AH_ 51
-#define IPPROTO_DSTOPTS_ 60
 
 static const char *const reason_names[DECODE_REASON_COUNT] = {
 	[DECODE_OK] = "ok",
@@ -145,7 +138,7 @@ static int is_vlan_tpid(uint16_t t)
 }
 
 /* From an ethertype (Ethernet, SLL, SLL2) to the IP version, through up to
- * two VLAN tags.  *ipver is 4 or 6. */
+ * two VLAN tags.  *ipver is X1367_IPV4 or X1367_IPV6. */
 static enum decode_reason ethertype_chain(struct x1367_reader *r, uint16_t type,
 					  struct packet *out, int *ipver)
 {
@@ -163,9 +156,9 @@ static enum decode_reason ethertype_chain(struct x1367_reader *r, uint16_t type,
 		tags++;
 	}
 	if (type == ETH_IPV4)
-		*ipver = 4;
+		*ipver = X1367_IPV4;
 	else if (type == ETH_IPV6)
-		*ipver = 6;
+		*ipver = X1367_IPV6;
 	else
 		return DECODE_UNSUPPORTED_ETHERTYPE;
 	return DECODE_OK;
@@ -206,7 +199,7 @@ static enum decode_reason link_raw(struct x1367_reader *r, int want, int *ipver)
 
 	if (!x1367_rd_ok(&peek))
 		return DECODE_TRUNCATED_IP;
-	if ((v != 4 && v != 6) || (want && v != want))
+	if ((v != X1367_IPV4 && v != X1367_IPV6) || (want && v != want))
 		return DECODE_BAD_IP_VERSION;
 	*ipver = v;
 	return DECODE_OK;
@@ -226,13 +219,13 @@ static enum decode_reason link_null(struct x1367_reader *r, int any_order, int *
 		af = __builtin_bswap32(af);
 	switch (af) {
 	case 2:
-		*ipver = 4;
+		*ipver = X1367_IPV4;
 		return DECODE_OK;
 	case 10: /* Linux */
 	case 24: /* NetBSD, OpenBSD */
 	case 28: /* FreeBSD */
 	case 30: /* macOS */
-		*ipver = 6;
+		*ipver = X1367_IPV6;
 		return DECODE_OK;
 	default:
 		return DECODE_UNSUPPORTED_ETHERTYPE;
@@ -253,9 +246,9 @@ static enum decode_reason decode_link(int linktype, struct x1367_reader *r, stru
 	case LT_LINKTYPE_RAW:
 		return link_raw(r, 0, ipver);
 	case LT_IPV4:
-		return link_raw(r, 4, ipver);
+		return link_raw(r, X1367_IPV4, ipver);
 	case LT_IPV6:
-		return link_raw(r, 6, ipver);
+		return link_raw(r, X1367_IPV6, ipver);
 	case LT_NULL:
 		return link_null(r, 1, ipver);
 	case LT_LOOP:
@@ -331,9 +324,9 @@ static enum decode_reason decode_udp(struct span *s, struct packet *out)
 static enum decode_reason decode_l4(struct span *s, struct packet *out)
 {
 	switch (out->l4proto) {
-	case IPPROTO_TCP_:
+	case IPPROTO_TCP:
 		return decode_tcp(s, out);
-	case IPPROTO_UDP_:
+	case IPPROTO_UDP:
 		return decode_udp(s, out);
 	default:
 		return DECODE_UNSUPPORTED_L4;
@@ -374,7 +367,7 @@ static enum decode_reason reassemble(struct decoder *d, struct packet *out, uint
 
 static void addr_read(struct x1367_reader *r, struct x1367_addr *a, int family)
 {
-	size_t n = family == 4 ? 4 : 16;
+	size_t n = family == X1367_IPV4 ? 4 : 16;
 	const uint8_t *p = x1367_rd_bytes(r, n);
 
 	memset(a, 0, sizeof(*a));
@@ -395,7 +388,7 @@ static enum decode_reason decode_ipv4(struct decoder *d, struct x1367_reader *r,
 	uint8_t vihl = x1367_rd_u8(&ip);
 	if (!x1367_rd_ok(&ip))
 		return DECODE_TRUNCATED_IP;
-	if (vihl >> 4 != 4)
+	if (vihl >> 4 != X1367_IPV4)
 		return DECODE_BAD_IP_VERSION;
 	size_t hl = (size_t)(vihl & 0x0F) * 4;
 	if (hl < 20)
@@ -408,8 +401,8 @@ static enum decode_reason decode_ipv4(struct decoder *d, struct x1367_reader *r,
 	x1367_rd_skip(&ip, 1);                  /* TTL */
 	out->l4proto = x1367_rd_u8(&ip);
 	x1367_rd_skip(&ip, 2);                  /* checksum */
-	addr_read(&ip, &out->src, 4);
-	addr_read(&ip, &out->dst, 4);
+	addr_read(&ip, &out->src, X1367_IPV4);
+	addr_read(&ip, &out->dst, X1367_IPV4);
 	if (!x1367_rd_ok(&ip))
 		return DECODE_TRUNCATED_IP;
 	if (total < hl)
@@ -429,7 +422,7 @@ static enum decode_reason decode_ipv4(struct decoder *d, struct x1367_reader *r,
 	int more = (frag & 0x2000) != 0;
 	if (more || offset) {
 		/* Only reassemble what we could use afterwards. */
-		if (out->l4proto != IPPROTO_TCP_ && out->l4proto != IPPROTO_UDP_)
+		if (out->l4proto != IPPROTO_TCP && out->l4proto != IPPROTO_UDP)
 			return DECODE_UNSUPPORTED_L4;
 		enum decode_reason rr = reassemble(d, out, id, out->l4proto, offset, more, &s);
 		if (rr != DECODE_OK)
@@ -448,8 +441,8 @@ struct v6_chain {
 
 static int v6_is_ext(uint8_t nh)
 {
-	return nh == IPPROTO_HOPOPTS_ || nh == IPPROTO_ROUTING_ || nh == IPPROTO_FRAGMENT_ ||
-	       nh == IPPROTO_AH_ || nh == IPPROTO_DSTOPTS_;
+	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_FRAGMENT ||
+	       nh == IPPROTO_AH || nh == IPPROTO_DSTOPTS;
 }
 
 static enum decode_reason take_reason(enum take t)
@@ -480,7 +473,7 @@ static enum decode_reason v6_fragment(struct decoder *d, struct span *s, struct 
 	if (!offset && !more)
 		return DECODE_OK;
 	/* Only reassemble what we could use afterwards. */
-	if (nh != IPPROTO_TCP_ && nh != IPPROTO_UDP_ && !v6_is_ext(nh))
+	if (nh != IPPROTO_TCP && nh != IPPROTO_UDP && !v6_is_ext(nh))
 		return DECODE_UNSUPPORTED_L4;
 	enum decode_reason rr = reassemble(d, out, id, nh, offset, more, s);
 	c->in_reassembled = 1;
@@ -495,10 +488,10 @@ static enum decode_reason v6_ext_chain(struct decoder *d, struct span *s, struct
 		if (c->count == MAX_IPV6_EXT)
 			return DECODE_IPV6_EXT_HEADERS;
 		/* Hop-by-hop is only legal right after the fixed header. */
-		if (c->nh == IPPROTO_HOPOPTS_ && (c->count || c->in_reassembled))
+		if (c->nh == IPPROTO_HOPOPTS && (c->count || c->in_reassembled))
 			return DECODE_IPV6_EXT_HEADERS;
 		c->count++;
-		if (c->nh == IPPROTO_FRAGMENT_) {
+		if (c->nh == IPPROTO_FRAGMENT) {
 			enum decode_reason rr = v6_fragment(d, s, c, out);
 			if (rr != DECODE_OK)
 				return rr;
@@ -510,14 +503,14 @@ static enum decode_reason v6_ext_chain(struct decoder *d, struct span *s, struct
 		if (!x1367_rd_ok(&peek))
 			return s->len < 2 ? DECODE_IPV6_EXT_HEADERS : DECODE_TRUNCATED_IP;
 		/* AH counts 4-byte units minus 2; the others 8-byte units minus 1. */
-		hlen = c->nh == IPPROTO_AH_ ? (hlen + 2) * 4 : (hlen + 1) * 8;
+		hlen = c->nh == IPPROTO_AH ? (hlen + 2) * 4 : (hlen + 1) * 8;
 		struct x1367_reader h;
 		enum take t = span_take(s, hlen, &h);
 		if (t != TAKE_OK)
 			return take_reason(t);
 		c->nh = nh;
 	}
-	if (c->nh != IPPROTO_TCP_ && c->nh != IPPROTO_UDP_)
+	if (c->nh != IPPROTO_TCP && c->nh != IPPROTO_UDP)
 		return DECODE_UNSUPPORTED_L4;       /* 59 no next header, ICMPv6, ESP, ... */
 	out->l4proto = c->nh;
 	return DECODE_OK;
@@ -534,14 +527,14 @@ static enum decode_reason decode_ipv6(struct decoder *d, struct x1367_reader *r,
 	uint8_t v = x1367_rd_u8(&ip);
 	if (!x1367_rd_ok(&ip))
 		return DECODE_TRUNCATED_IP;
-	if (v >> 4 != 6)
+	if (v >> 4 != X1367_IPV6)
 		return DECODE_BAD_IP_VERSION;
 	x1367_rd_skip(&ip, 3);                  /* traffic class, flow label */
 	size_t plen = x1367_rd_be16(&ip);
 	struct v6_chain c = {.nh = x1367_rd_u8(&ip)};
 	x1367_rd_skip(&ip, 1);                  /* hop limit */
-	addr_read(&ip, &out->src, 6);
-	addr_read(&ip, &out->dst, 6);
+	addr_read(&ip, &out->src, X1367_IPV6);
+	addr_read(&ip, &out->dst, X1367_IPV6);
 	if (!x1367_rd_ok(&ip))
 		return DECODE_TRUNCATED_IP;
 	/* Payload length 0 announces a jumbogram (RFC 2675): not on our links. */
@@ -576,7 +569,7 @@ static enum decode_reason decode_frame(struct decoder *d, const uint8_t *data, s
 	enum decode_reason rr = decode_link(d->linktype, &r, out, &ipver);
 	if (rr != DECODE_OK)
 		return rr;
-	return ipver == 4 ? decode_ipv4(d, &r, out) : decode_ipv6(d, &r, out);
+	return ipver == X1367_IPV4 ? decode_ipv4(d, &r, out) : decode_ipv6(d, &r, out);
 }
 
 enum decode_reason decode_packet(struct decoder *d, const uint8_t *data, size_t caplen,

@@ -91,7 +91,7 @@ struct defrag {
 
 static size_t addr_len(const struct x1367_addr *a)
 {
-	return a->family == 4 ? 4 : 16;
+	return a->family == X1367_IPV4 ? 4 : 16;
 }
 
 /* FNV-1a: the table is small and bounded, so chains stay short even under

@@ -12,11 +12,6 @@ struct detect {
 	struct detect_stats stats;
 };
 
-static uint8_t transport_of(const struct packet *p)
-{
-	return p->l4proto == 6 ? X1367_TCP : X1367_UDP;
-}
-
 /* nDPI only needs to look for the protocols some dissector asks for:
  * a smaller bitmask is a faster nDPI. */
 static int ndpi_setup(struct detect *d, char err[DETECT_ERR_LEN])
@@ -97,14 +92,14 @@ static uint16_t port_of_side(const struct flow *f, int side)
  * are high). */
 static int guess_server_side(const struct flow *f, const struct packet *p, int side)
 {
-	if (p->l4proto == 6 && (p->tcp_flags & TCP_FLAG_SYN))
+	if (p->l4proto == IPPROTO_TCP && (p->tcp_flags & TCP_FLAG_SYN))
 		return (p->tcp_flags & TCP_FLAG_ACK) ? side : !side;
 	return f->key.port_a <= f->key.port_b ? 0 : 1;
 }
 
 void detect_new_flow(struct detect *d, struct flow *f, const struct packet *p, int side)
 {
-	uint8_t tr = transport_of(p);
+	uint8_t tr = packet_transport(p);
 	const struct registry_entry *e;
 
 	f->server_known = 1;
@@ -141,7 +136,7 @@ void detect_new_flow(struct detect *d, struct flow *f, const struct packet *p, i
 static const struct registry_entry *try_probes(struct detect *d, const struct packet *p,
 					       enum x1367_dir dir)
 {
-	uint8_t tr = transport_of(p);
+	uint8_t tr = packet_transport(p);
 	for (size_t i = 0; i < d->reg->n; i++) {
 		const struct registry_entry *e = &d->reg->e[i];
 		if (!e->enabled || !(e->d->transports & tr) || !e->d->probe)
@@ -181,7 +176,7 @@ static const struct registry_entry *try_ndpi(struct detect *d, struct flow *f, c
 	unsigned short len = p->l3_len > 0xFFFF ? 0xFFFF : (unsigned short)p->l3_len;
 	ndpi_protocol r = ndpi_detection_process_packet(d->ndpi, f->ndpi, p->l3, len,
 							p->ts_usec / 1000);
-	uint8_t tr = transport_of(p);
+	uint8_t tr = packet_transport(p);
 	const struct registry_entry *e = by_ndpi_id(d, r.app_protocol, tr);
 	if (!e)
 		e = by_ndpi_id(d, r.master_protocol, tr);

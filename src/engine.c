@@ -165,7 +165,7 @@ static void desc_add_where(struct engine *e, struct desc_builder *b, const struc
 		desc_add_fmt(b, "VLAN", "%u.%u", w->vlan >> 12, w->vlan & 0xFFF);   /* QinQ: outer.inner */
 	else if (w->vlan)
 		desc_add_fmt(b, "VLAN", "%u", w->vlan);
-	if (cid && !community_id_v1(w->transport == X1367_TCP ? 6 : 17, &w->requester, w->requester_port,
+	if (cid && !community_id_v1(w->transport == X1367_TCP ? IPPROTO_TCP : IPPROTO_UDP, &w->requester, w->requester_port,
 				    &w->responder, w->responder_port, cid))
 		desc_add(b, "Community ID", cid);
 	desc_add_geo(b, e->geo, 1, &w->requester);
@@ -250,7 +250,7 @@ static void where_of_packet(const struct x1367_ctx *c, int response, struct txn_
 	const struct packet *p = c->pkt;
 	memset(w, 0, sizeof(*w));
 	w->flow_id = c->flow->id;
-	w->transport = p->l4proto == 6 ? X1367_TCP : X1367_UDP;
+	w->transport = packet_transport(p);
 	w->vlan = p->vlan;
 	/* A request goes requester -> responder; a response the other way. */
 	w->requester = response ? p->dst : p->src;
@@ -367,7 +367,7 @@ static void beat(x1367_ctx *c, const char *uid, int polled)
 	const struct packet *p = c->pkt;
 	if (uid)
 		silence_beat(c->e->silence, c->re, uid, &p->src, p->sport,
-			     p->l4proto == 6 ? X1367_TCP : X1367_UDP, c->xp.ts_usec, polled);
+			     packet_transport(p), c->xp.ts_usec, polled);
 }
 
 static void api_heartbeat(x1367_ctx *c, const char *uid)
@@ -490,7 +490,7 @@ static void ctx_enter(struct engine *e, struct flow *f, const struct packet *p, 
 	c->xp.dst = &p->dst;
 	c->xp.sport = p->sport;
 	c->xp.dport = p->dport;
-	c->xp.transport = p->l4proto == 6 ? X1367_TCP : X1367_UDP;
+	c->xp.transport = packet_transport(p);
 	c->xp.dst_is_multicast = (uint8_t)addr_is_multicast(&p->dst);
 	c->xp.dir = (uint8_t)dir;
 }
@@ -596,11 +596,11 @@ static void dissect(struct engine *e, struct flow *f, const struct packet *p, in
 {
 	enum x1367_dir dir = side == f->server_side ? X1367_TO_CLIENT : X1367_TO_SERVER;
 
-	if (!p->payload_len && p->l4proto != 6)
+	if (!p->payload_len && p->l4proto != IPPROTO_TCP)
 		return;
 	if (p->payload_len && ensure_state(e, f))
 		return;
-	if (p->l4proto == 6) {
+	if (p->l4proto == IPPROTO_TCP) {
 		dissect_tcp(e, f, p, dir);
 		return;
 	}
@@ -634,7 +634,7 @@ static void release_flow(struct flow *f, void *arg)
 	if (f->dissector && f->dstate) {
 		struct tcp_consumer cons = {tcp_deliver, tcp_gap, e};
 		e->reasm.now_usec = f->last_seen;
-		for (int dir = 0; dir < 2 && f->key.proto == 6; dir++) {
+		for (int dir = 0; dir < 2 && f->key.proto == IPPROTO_TCP; dir++) {
 			flow_pseudo_packet(f, (enum x1367_dir)dir, &pseudo);
 			ctx_enter(e, f, &pseudo, (enum x1367_dir)dir);
 			tcp_stream_flush(&e->reasm, &f->tcp[dir], &cons);

@@ -148,7 +148,7 @@ static void copy_addr(struct x1367_addr *dst, const struct x1367_addr *src)
 {
 	/* IPv4 uses 4 bytes: whatever follows them must not split a flow. */
 	dst->family = src->family;
-	memcpy(dst->bytes, src->bytes, src->family == 4 ? 4 : 16);
+	memcpy(dst->bytes, src->bytes, src->family == X1367_IPV4 ? 4 : 16);
 }
 
 /* The key of a packet, the same for both directions: (a, port_a) is the
@@ -181,7 +181,7 @@ static int lru_of(const struct flow *f)
 {
 	if (f->closed)
 		return LRU_CLOSED;
-	return f->key.proto == 6 ? LRU_TCP : LRU_OTHER;
+	return f->key.proto == IPPROTO_TCP ? LRU_TCP : LRU_OTHER;
 }
 
 /* A flow's list is not recorded: unlinking needs it only to fix a head or a
@@ -448,7 +448,7 @@ size_t flow_table_expire(struct flow_table *t, uint64_t now_usec)
 
 	/* Closed flows: the grace (or their idle timeout, if shorter). */
 	while ((f = t->lru[LRU_CLOSED].head) != NULL) {
-		uint64_t idle = f->key.proto == 6 ? t->tcp_idle_usec : t->udp_idle_usec;
+		uint64_t idle = f->key.proto == IPPROTO_TCP ? t->tcp_idle_usec : t->udp_idle_usec;
 		uint64_t limit = idle < FLOW_CLOSED_GRACE_USEC ? idle : FLOW_CLOSED_GRACE_USEC;
 		if (!f->closed) {  /* the engine reopened it: back to its own list */
 			lru_move_to_tail(t, f);

@@ -21,7 +21,7 @@ struct flow_key {
 	struct x1367_addr a, b;      /* a <= b (memcmp of family+bytes) */
 	uint16_t port_a, port_b;     /* port of a, port of b */
 	uint32_t vlan;
-	uint8_t proto;
+	uint8_t proto;               /* IPPROTO_TCP or IPPROTO_UDP */
 };
 
 struct flow {

@@ -173,14 +173,14 @@ static void get_asn(struct geoip *g, MMDB_entry_s *e, struct geoip_info *out)
 static int to_sockaddr(const struct x1367_addr *a, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
-	if (a->family == 4) {
+	if (a->family == X1367_IPV4) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 
 		sin->sin_family = AF_INET;
 		memcpy(&sin->sin_addr, a->bytes, 4);
 		return 0;
 	}
-	if (a->family == 6) {
+	if (a->family == X1367_IPV6) {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 
 		sin6->sin6_family = AF_INET6;

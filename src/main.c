@@ -94,10 +94,10 @@ static int reporter_text(const char *given, char out[ADDR_STR_MAX])
 				continue;
 			memset(&a, 0, sizeof(a));
 			if (want == AF_INET) {
-				a.family = 4;
+				a.family = X1367_IPV4;
 				memcpy(a.bytes, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, 4);
 			} else {
-				a.family = 6;
+				a.family = X1367_IPV6;
 				memcpy(a.bytes, &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr, 16);
 			}
 			addr_format(&a, out, ADDR_STR_MAX);

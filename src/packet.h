@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>         /* IPPROTO_TCP, IPPROTO_UDP */
 #include <x1367ids/dissector.h>
 
 #define TCP_FLAG_FIN 0x01
@@ -21,7 +22,7 @@ struct packet {
 
 	uint32_t vlan;              /* outer VLAN id << 12 | inner id; 0 = untagged */
 	struct x1367_addr src, dst;
-	uint8_t l4proto;            /* 6 TCP, 17 UDP */
+	uint8_t l4proto;            /* IPPROTO_TCP or IPPROTO_UDP */
 	uint16_t sport, dport;
 
 	uint32_t tcp_seq, tcp_ack;  /* TCP only */
@@ -32,5 +33,11 @@ struct packet {
 	uint8_t payload_truncated;  /* capture cut the payload (snaplen) */
 	uint8_t reassembled;        /* came out of IP fragment reassembly */
 };
+
+/* The transport as the dissector interface names it. */
+static inline enum x1367_transport packet_transport(const struct packet *p)
+{
+	return p->l4proto == IPPROTO_TCP ? X1367_TCP : X1367_UDP;
+}
 
 #endif

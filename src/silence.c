@@ -281,7 +281,7 @@ void silence_beat(struct silence *s, const void *owner, const char *uid,
 static size_t addr_bucket(const struct silence *s, const void *owner, const struct x1367_addr *a)
 {
 	uint64_t h = s->seed ^ (uint64_t)(uintptr_t)owner;
-	for (size_t i = 0; i < (a->family == 4 ? 4u : 16u); i++) {
+	for (size_t i = 0; i < (a->family == X1367_IPV4 ? 4u : 16u); i++) {
 		h ^= a->bytes[i];
 		h *= 0x100000001B3ull;
 	}
@@ -294,7 +294,7 @@ static struct address_seen *address_find(const struct silence *s, const void *ow
 {
 	for (struct address_seen *q = s->addr_buckets[addr_bucket(s, owner, a)]; q; q = q->next)
 		if (q->owner == owner && q->addr.family == a->family &&
-		    !memcmp(q->addr.bytes, a->bytes, a->family == 4 ? 4 : 16))
+		    !memcmp(q->addr.bytes, a->bytes, a->family == X1367_IPV4 ? 4 : 16))
 			return q;
 	return NULL;
 }

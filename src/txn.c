@@ -101,7 +101,7 @@ static uint64_t mix(uint64_t h, const void *data, size_t len)
 
 static size_t addr_len(const struct x1367_addr *a)
 {
-	return a->family == 4 ? 4 : 16;
+	return a->family == X1367_IPV4 ? 4 : 16;
 }
 
 /* Hash of what identifies a transaction.  For HOSTS scope a multicast

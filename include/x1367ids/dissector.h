@@ -154,8 +154,12 @@ enum x1367_dir {
 	X1367_TO_CLIENT = 1,
 };
 
+/* x1367_addr.family: the IP version, not an AF_* value. */
+#define X1367_IPV4 4
+#define X1367_IPV6 6
+
 struct x1367_addr {
-	uint8_t family;        /* 4 or 6 */
+	uint8_t family;        /* X1367_IPV4 or X1367_IPV6 */
 	uint8_t bytes[16];     /* network order; IPv4 uses the first 4 */
 };
 

@@ -32,7 +32,7 @@ static void check(enum decode_reason r, const uint8_t *frame, size_t caplen,
 		abort();
 	if (r != DECODE_OK)
 		return;
-	if (p->l4proto != 6 && p->l4proto != 17)
+	if (p->l4proto != IPPROTO_TCP && p->l4proto != IPPROTO_UDP)
 		abort();
 	if (p->payload_len && !p->payload)
 		abort();

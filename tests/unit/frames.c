@@ -60,7 +60,7 @@ size_t build_tcp(struct frame *f, const char *src, uint16_t sport, const char *d
 	uint8_t *p = f->data;
 	int v6 = 0;
 	size_t off = put_eth(p, is_v6(src) ? 0x86DD : 0x0800);
-	size_t iph = put_ip(p + off, src, dst, 6, 20 + len, &v6);
+	size_t iph = put_ip(p + off, src, dst, IPPROTO_TCP, 20 + len, &v6);
 
 	if (!iph || off + iph + 20 + len > FRAME_MAX)
 		return f->len = 0;
@@ -94,7 +94,7 @@ size_t build_udp(struct frame *f, const char *src, uint16_t sport, const char *d
 	uint8_t *p = f->data;
 	int v6 = 0;
 	size_t off = put_eth(p, is_v6(src) ? 0x86DD : 0x0800);
-	size_t iph = put_ip(p + off, src, dst, 17, 8 + len, &v6);
+	size_t iph = put_ip(p + off, src, dst, IPPROTO_UDP, 8 + len, &v6);
 
 	if (!iph || off + iph + 8 + len > FRAME_MAX)
 		return f->len = 0;

@@ -16,9 +16,9 @@ static struct x1367_addr ip(const char *text)
 
 	memset(&a, 0, sizeof(a));
 	if (inet_pton(AF_INET, text, a.bytes) == 1)
-		a.family = 4;
+		a.family = X1367_IPV4;
 	else if (inet_pton(AF_INET6, text, a.bytes) == 1)
-		a.family = 6;
+		a.family = X1367_IPV6;
 	else
 		cr_assert_fail("bad test address %s", text);
 	return a;
@@ -58,7 +58,7 @@ static void spec_by_hand(uint8_t proto, const struct x1367_addr *a, uint16_t ap,
 			 const struct x1367_addr *b, uint16_t bp, char *out, size_t outlen)
 {
 	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t alen = a->family == 4 ? 4 : 16;
+	size_t alen = a->family == X1367_IPV4 ? 4 : 16;
 	int cmp = memcmp(a->bytes, b->bytes, alen);
 	uint8_t buf[40] = { 0 }, h[21] = { 0 };
 	size_t off = 2, i, o = 2;
@@ -124,10 +124,10 @@ Test(community_id, rejects_mixed_or_unknown_family)
 	char out[COMMUNITY_ID_MAX];
 
 	memset(&z, 0, sizeof(z));
-	cr_assert_eq(community_id_v1(6, &a, 1, &b, 2, out), -1);
+	cr_assert_eq(community_id_v1(IPPROTO_TCP, &a, 1, &b, 2, out), -1);
 	cr_assert_str_eq(out, "");
-	cr_assert_eq(community_id_v1(6, &z, 1, &z, 2, out), -1);
-	cr_assert_eq(community_id_v1(6, NULL, 1, &a, 2, out), -1);
+	cr_assert_eq(community_id_v1(IPPROTO_TCP, &z, 1, &z, 2, out), -1);
+	cr_assert_eq(community_id_v1(IPPROTO_TCP, NULL, 1, &a, 2, out), -1);
 }
 
 static uint32_t host32(const struct x1367_addr *a)
@@ -144,7 +144,7 @@ Test(community_id, agrees_with_ndpi_for_distinct_addresses)
 	char ours[COMMUNITY_ID_MAX], theirs[64];
 	uint32_t sh = host32(&s), dh = host32(&d);
 
-	cr_assert_eq(community_id_v1(17, &s, 54585, &d, 53, ours), 0);
+	cr_assert_eq(community_id_v1(IPPROTO_UDP, &s, 54585, &d, 53, ours), 0);
 	cr_assert_eq(ndpi_flowv4_flow_hash(17, sh, dh, 54585, 53, 0, 0, (u_char *)theirs,
 					   sizeof(theirs)), 0);
 	cr_assert_str_eq(ours, theirs);
@@ -159,7 +159,7 @@ Test(community_id, ndpi_differs_for_equal_addresses)
 	char ours[COMMUNITY_ID_MAX], theirs[64];
 	uint32_t h = host32(&s);
 
-	cr_assert_eq(community_id_v1(6, &s, 50000, &s, 502, ours), 0);
+	cr_assert_eq(community_id_v1(IPPROTO_TCP, &s, 50000, &s, 502, ours), 0);
 	cr_assert_eq(ndpi_flowv4_flow_hash(6, h, h, 50000, 502, 0, 0, (u_char *)theirs,
 					   sizeof(theirs)), 0);
 	cr_assert_str_neq(ours, theirs);

@@ -27,7 +27,7 @@ static void put_addr(uint8_t *p, const char *txt)
 {
 	struct x1367_addr a;
 	cr_assert_eq(addr_parse(txt, &a), 0, "bad test address %s", txt);
-	memcpy(p, a.bytes, a.family == 4 ? 4 : 16);
+	memcpy(p, a.bytes, a.family == X1367_IPV4 ? 4 : 16);
 }
 
 static size_t eth(uint8_t *p, uint16_t type)
@@ -168,7 +168,7 @@ static void assert_addr(const struct x1367_addr *a, const char *txt)
 	cr_assert_eq(addr_parse(txt, &e), 0);
 	addr_format(a, got, sizeof(got));
 	cr_assert_eq(a->family, e.family, "family %u, want %s", a->family, txt);
-	cr_assert(memcmp(a->bytes, e.bytes, e.family == 4 ? 4 : 16) == 0, "addr %s, want %s", got,
+	cr_assert(memcmp(a->bytes, e.bytes, e.family == X1367_IPV4 ? 4 : 16) == 0, "addr %s, want %s", got,
 		  txt);
 }
 
@@ -263,7 +263,7 @@ Test(decode, eth_ipv4_tcp_all_fields)
 	cr_assert_eq(pk.vlan, 0);
 	assert_addr(&pk.src, "192.0.2.1");
 	assert_addr(&pk.dst, "198.51.100.7");
-	cr_assert_eq(pk.l4proto, 6);
+	cr_assert_eq(pk.l4proto, IPPROTO_TCP);
 	cr_assert_eq(pk.sport, 40000);
 	cr_assert_eq(pk.dport, 502);
 	cr_assert_eq(pk.tcp_seq, 0x01020304u);
@@ -286,7 +286,7 @@ Test(decode, eth_ipv4_udp_padding_ignored)
 	memset(f.data + f.len, 0xEE, 60 - f.len);   /* Ethernet padding */
 	cr_assert_eq(dec1(1, f.data, 60, &pk), DECODE_OK);
 	cr_assert_eq(pk.l3_len, 30);
-	cr_assert_eq(pk.l4proto, 17);
+	cr_assert_eq(pk.l4proto, IPPROTO_UDP);
 	cr_assert_eq(pk.sport, 3610);
 	cr_assert_eq(pk.dport, 3610);
 	assert_addr(&pk.src, "10.1.2.3");
@@ -308,7 +308,7 @@ Test(decode, eth_ipv6_tcp_and_udp)
 	assert_addr(&pk.dst, "fe80::abcd:1");
 	cr_assert_eq(pk.l3, f.data + 14);
 	cr_assert_eq(pk.l3_len, 40 + 20 + PAYLEN);
-	cr_assert_eq(pk.l4proto, 6);
+	cr_assert_eq(pk.l4proto, IPPROTO_TCP);
 	cr_assert_eq(pk.sport, 1234);
 	cr_assert_eq(pk.dport, 502);
 	cr_assert_eq(pk.tcp_seq, 7);
@@ -320,7 +320,7 @@ Test(decode, eth_ipv6_tcp_and_udp)
 	cr_assert_eq(dec1(1, f.data, f.len, &pk), DECODE_OK);
 	assert_addr(&pk.src, "ff02::1");
 	assert_addr(&pk.dst, "::1");
-	cr_assert_eq(pk.l4proto, 17);
+	cr_assert_eq(pk.l4proto, IPPROTO_UDP);
 	cr_assert_eq(pk.sport, 53);
 	cr_assert_eq(pk.dport, 5353);
 	assert_payload(&pk, PAY, 3);
@@ -763,7 +763,7 @@ Test(decode, ipv6_extension_headers)
 	size_t len = v6_chain_frame(p, t, l, 5);
 
 	cr_assert_eq(dec1(1, p, len, &pk), DECODE_OK);
-	cr_assert_eq(pk.l4proto, 17);
+	cr_assert_eq(pk.l4proto, IPPROTO_UDP);
 	cr_assert_eq(pk.sport, 2222);
 	cr_assert_eq(pk.dport, 3333);
 	cr_assert_eq(pk.l3_len, len - 14);
@@ -964,8 +964,8 @@ static void check_invariants(enum decode_reason r, const uint8_t *buf, size_t ca
 	cr_assert((unsigned)r < DECODE_REASON_COUNT);
 	if (r != DECODE_OK)
 		return;
-	cr_assert(pk->l4proto == 6 || pk->l4proto == 17);
-	cr_assert(pk->src.family == 4 || pk->src.family == 6);
+	cr_assert(pk->l4proto == IPPROTO_TCP || pk->l4proto == IPPROTO_UDP);
+	cr_assert(pk->src.family == X1367_IPV4 || pk->src.family == X1367_IPV6);
 	cr_assert_eq(pk->src.family, pk->dst.family);
 	if (pk->reassembled) {
 		cr_assert_null(pk->l3);
@@ -1073,7 +1073,7 @@ Test(decode, ipv4_fragments_reassembled)
 	cr_assert_eq(pk.reassembled, 1);
 	cr_assert_null(pk.l3);
 	cr_assert_eq(pk.l3_len, 0);
-	cr_assert_eq(pk.l4proto, 17);
+	cr_assert_eq(pk.l4proto, IPPROTO_UDP);
 	cr_assert_eq(pk.sport, 5683);
 	cr_assert_eq(pk.dport, 5684);
 	assert_addr(&pk.src, "10.0.0.1");

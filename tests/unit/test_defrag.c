@@ -402,10 +402,10 @@ Test(defrag, ipv6_fragments_via_decoder)
 	cr_assert_eq(decode_packet(&d, p, len, (uint32_t)len, 2, &pk), DECODE_OK);
 	cr_assert_eq(pk.reassembled, 1);
 	cr_assert_null(pk.l3);
-	cr_assert_eq(pk.l4proto, 17);
+	cr_assert_eq(pk.l4proto, IPPROTO_UDP);
 	cr_assert_eq(pk.sport, 4000);
 	cr_assert_eq(pk.dport, 4001);
-	cr_assert_eq(pk.src.family, 6);
+	cr_assert_eq(pk.src.family, X1367_IPV6);
 	cr_assert_eq(pk.src.bytes[15], 1);
 	cr_assert_eq(pk.dst.bytes[15], 2);
 	cr_assert_eq(pk.payload_len, 100);

@@ -78,7 +78,7 @@ Test(flow, both_directions_same_flow)
 	cr_assert_eq(f->key.a.bytes[3], 1);
 	cr_assert_eq(f->key.port_a, 40000);
 	cr_assert_eq(f->key.port_b, 502);
-	cr_assert_eq(f->key.proto, 6);
+	cr_assert_eq(f->key.proto, IPPROTO_TCP);
 
 	struct flow *g = get(t, mk("10.0.0.2", 502, "10.0.0.1", 40000, 6, 0, 2 * SEC), &side, &created);
 	cr_assert_eq(g, f);
@@ -148,7 +148,7 @@ Test(flow, ipv6_flows)
 	struct flow *f = get(t, mk("2001:db8::20", 502, "2001:db8::10", 33000, 6, 0, SEC), &side, &created);
 	cr_assert_eq(created, 1);
 	cr_assert_eq(side, 1);
-	cr_assert_eq(f->key.a.family, 6);
+	cr_assert_eq(f->key.a.family, X1367_IPV6);
 	cr_assert_eq(f->key.a.bytes[15], 0x10);
 	cr_assert_eq(f->key.port_a, 33000);
 	struct flow *g = get(t, mk("2001:db8::10", 33000, "2001:db8::20", 502, 6, 0, SEC), &side, &created);

@@ -55,9 +55,9 @@ static struct x1367_addr ip(const char *text)
 
 	memset(&a, 0, sizeof(a));
 	if (inet_pton(AF_INET, text, a.bytes) == 1)
-		a.family = 4;
+		a.family = X1367_IPV4;
 	else if (inet_pton(AF_INET6, text, a.bytes) == 1)
-		a.family = 6;
+		a.family = X1367_IPV6;
 	else
 		cr_assert_fail("bad test address %s", text);
 	return a;

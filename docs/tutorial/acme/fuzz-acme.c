@@ -16,7 +16,7 @@ static struct stand_in_txn {
 	int open;
 } slot;
 static const struct x1367_dissector *d;
-static const struct x1367_addr addr = {.family = 4, .bytes = {192, 0, 2, 20}};
+static const struct x1367_addr addr = {.family = X1367_IPV4, .bytes = {192, 0, 2, 20}};
 
 static int txn_open(x1367_ctx *c, const struct x1367_txn_request *r)
 {
