@@ -34,9 +34,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define T0 (1705309200ull * 1000000ull)
 #define EL_PORT 3610
 #define EL_ALT_PORT 23610
-#define TH_SYN 0x02
-#define TH_PSH 0x08
-#define TH_ACK 0x10
 
 struct hosts {
 	const char *ctrl, *node[2], *group;

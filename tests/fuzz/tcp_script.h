@@ -13,10 +13,6 @@
 #include "helpers.h"
 
 #define SCRIPT_T0 (1705309200ull * 1000000ull)
-#define TH_FIN 0x01
-#define TH_SYN 0x02
-#define TH_PSH 0x08
-#define TH_ACK 0x10
 
 struct tcp_script {
 	struct run r;

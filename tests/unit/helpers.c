@@ -151,3 +151,65 @@ long run_stat(const struct run *r, const char *path)
 	free(text);
 	return n;
 }
+
+/* ---- one TCP connection through a run --------------------------------- */
+
+void conn_init(struct conn *c, struct run *r, const char *cli, const char *srv, uint16_t cport,
+	       uint16_t sport, uint64_t now)
+{
+	memset(c, 0, sizeof(*c));
+	c->r = r;
+	c->cli = cli;
+	c->srv = srv;
+	c->cport = cport;
+	c->sport = sport;
+	c->cseq = 1000;
+	c->sseq = 5000;
+	c->now = now;
+}
+
+void conn_handshake(struct conn *c)
+{
+	conn_send(c, 0, NULL, 0, TH_SYN);
+	conn_send(c, 1, NULL, 0, TH_SYN | TH_ACK);
+	conn_send(c, 0, NULL, 0, TH_ACK);
+}
+
+void conn_open_at(struct conn *c, struct run *r, const char *cli, const char *srv, uint16_t cport,
+		  uint16_t sport, uint64_t now)
+{
+	conn_init(c, r, cli, srv, cport, sport, now);
+	conn_handshake(c);
+}
+
+void conn_send(struct conn *c, int from_server, const void *p, size_t n, uint8_t flags)
+{
+	static struct frame f;
+
+	if (from_server)
+		build_tcp(&f, c->srv, c->sport, c->cli, c->cport, c->sseq, c->cseq, flags, p, n);
+	else
+		build_tcp(&f, c->cli, c->cport, c->srv, c->sport, c->cseq, c->sseq, flags, p, n);
+	need(f.len > 0, "conn_send", "frame not built");
+	c->now += 1000;
+	f.ts_usec = c->now;
+	run_frame(c->r, &f);
+	uint32_t adv = (uint32_t)n + ((flags & (TH_SYN | TH_FIN)) ? 1 : 0);
+	if (from_server)
+		c->sseq += adv;
+	else
+		c->cseq += adv;
+}
+
+void conn_send_hex(struct conn *c, int from_server, const char *hex)
+{
+	uint8_t b[4096];
+	conn_send(c, from_server, b, hex_to_bytes(hex, b, sizeof(b)), TH_PSH | TH_ACK);
+}
+
+void conn_close(struct conn *c)
+{
+	conn_send(c, 0, NULL, 0, TH_FIN | TH_ACK);
+	conn_send(c, 1, NULL, 0, TH_FIN | TH_ACK);
+	conn_send(c, 0, NULL, 0, TH_ACK);
+}

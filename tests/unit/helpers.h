@@ -62,4 +62,41 @@ const char *record_get(const char *record_json, const char *path);
  * 0 when the path is absent (event counters appear once they count). */
 long run_stat(const struct run *r, const char *path);
 
+/* ---- one TCP connection through a run --------------------------------- */
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_PSH 0x08
+#define TH_ACK 0x10
+
+/* Both sides' addresses, ports and next sequence numbers, and the capture
+ * clock of the connection's last segment. */
+struct conn {
+	struct run *r;
+	const char *cli, *srv;
+	uint16_t cport, sport;
+	uint32_t cseq, sseq;
+	uint64_t now;
+};
+
+/* A connection cli:cport -> srv:sport whose clock is at `now`, client ISN
+ * 1000, server ISN 5000; nothing is sent yet (change the fields first if
+ * needed, then conn_handshake). */
+void conn_init(struct conn *c, struct run *r, const char *cli, const char *srv, uint16_t cport,
+	       uint16_t sport, uint64_t now);
+/* SYN, SYN+ACK, ACK. */
+void conn_handshake(struct conn *c);
+/* conn_init, then conn_handshake. */
+void conn_open_at(struct conn *c, struct run *r, const char *cli, const char *srv, uint16_t cport,
+		  uint16_t sport, uint64_t now);
+/* One segment from the client (from_server 0) or the server, 1 ms after the
+ * previous one; that side's sequence number advances by its length (and by
+ * one for SYN or FIN). */
+void conn_send(struct conn *c, int from_server, const void *p, size_t n, uint8_t flags);
+/* conn_send of hex bytes ("01 02 0a" or "01020A") with PSH+ACK. */
+void conn_send_hex(struct conn *c, int from_server, const char *hex);
+/* FIN+ACK from the client, FIN+ACK from the server, the last ACK. */
+void conn_close(struct conn *c);
+
 #endif

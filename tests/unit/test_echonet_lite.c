@@ -13,9 +13,6 @@
 #define SEC 1000000ull
 #define T0 (1705309200ull * SEC)
 
-#define TH_SYN 0x02
-#define TH_PSH 0x08
-#define TH_ACK 0x10
 
 static struct frame F;
 static uint64_t now;

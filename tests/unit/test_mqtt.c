@@ -12,13 +12,6 @@ const struct x1367_dissector *X1367_DISSECTOR_ENTRY(void);
 #define SEC 1000000ull
 #define T0 (1705309200ull * SEC)
 
-#define TH_FIN 0x01
-#define TH_SYN 0x02
-#define TH_PSH 0x08
-#define TH_ACK 0x10
-
-static struct frame F;
-
 /* ---- packet builder ----------------------------------------------------- */
 
 struct pk {
@@ -112,49 +105,7 @@ static struct pk *publish_pkt(int v5, uint8_t qos, uint16_t pid, const char *top
 	return wrap(&b, (uint8_t)(0x30 | (qos << 1)));
 }
 
-/* ---- one TCP connection ------------------------------------------------- */
-
-struct conn {
-	struct run *r;
-	const char *cli, *srv;
-	uint16_t cport, sport;
-	uint32_t cseq, sseq;
-	uint64_t now;
-};
-
-static void conn_send(struct conn *c, int from_server, const void *p, size_t n, uint8_t flags)
-{
-	if (from_server)
-		build_tcp(&F, c->srv, c->sport, c->cli, c->cport, c->sseq, c->cseq, flags, p, n);
-	else
-		build_tcp(&F, c->cli, c->cport, c->srv, c->sport, c->cseq, c->sseq, flags, p, n);
-	cr_assert_gt(F.len, 0);
-	c->now += 1000;
-	F.ts_usec = c->now;
-	run_frame(c->r, &F);
-	uint32_t adv = (uint32_t)n + ((flags & (TH_SYN | TH_FIN)) ? 1 : 0);
-	if (from_server)
-		c->sseq += adv;
-	else
-		c->cseq += adv;
-}
-
-static void conn_open_at(struct conn *c, struct run *r, const char *cli, const char *srv,
-			 uint16_t cport, uint16_t sport, uint64_t now)
-{
-	memset(c, 0, sizeof(*c));
-	c->r = r;
-	c->cli = cli;
-	c->srv = srv;
-	c->cport = cport;
-	c->sport = sport;
-	c->cseq = 1000;
-	c->sseq = 5000;
-	c->now = now;
-	conn_send(c, 0, NULL, 0, TH_SYN);
-	conn_send(c, 1, NULL, 0, TH_SYN | TH_ACK);
-	conn_send(c, 0, NULL, 0, TH_ACK);
-}
+/* ---- one TCP connection (helpers.h) -------------------------------------- */
 
 static void conn_open(struct conn *c, struct run *r)
 {
@@ -173,14 +124,12 @@ static void spk(struct conn *c, const struct pk *p)
 
 static void chex(struct conn *c, const char *hex)
 {
-	uint8_t b[2000];
-	conn_send(c, 0, b, hex_to_bytes(hex, b, sizeof(b)), TH_PSH | TH_ACK);
+	conn_send_hex(c, 0, hex);
 }
 
 static void shex(struct conn *c, const char *hex)
 {
-	uint8_t b[2000];
-	conn_send(c, 1, b, hex_to_bytes(hex, b, sizeof(b)), TH_PSH | TH_ACK);
+	conn_send_hex(c, 1, hex);
 }
 
 /* A packet on the wire -> its Transmitted Code. */

@@ -18,19 +18,12 @@ const struct x1367_dissector *X1367_DISSECTOR_ENTRY(void);
 #define SEC 1000000ull
 #define T0 (1705309200ull * SEC) /* 2024-01-15T09:00:00Z */
 
-#define TH_FIN 0x01
-#define TH_SYN 0x02
-#define TH_PSH 0x08
-#define TH_ACK 0x10
-
 #define CT_CCS 20
 #define CT_ALERT 21
 #define CT_HS 22
 #define CT_APP 23
 #define V12 0x0303
 #define V10 0x0301
-
-static struct frame F;
 
 /* ---- bytes ------------------------------------------------------------------ */
 
@@ -128,47 +121,13 @@ static const char *hex(const uint8_t *p, size_t n)
 	return s;
 }
 
-/* ---- connections ---------------------------------------------------------- */
-
-struct conn {
-	struct run *r;
-	const char *cli, *srv;
-	uint16_t cport, sport;
-	uint32_t cseq, sseq;
-	uint64_t now;
-};
-
-static void conn_send(struct conn *c, int from_server, const void *p, size_t n, uint8_t flags)
-{
-	if (from_server)
-		build_tcp(&F, c->srv, c->sport, c->cli, c->cport, c->sseq, c->cseq, flags, p, n);
-	else
-		build_tcp(&F, c->cli, c->cport, c->srv, c->sport, c->cseq, c->sseq, flags, p, n);
-	cr_assert_gt(F.len, 0);
-	c->now += 1000;
-	F.ts_usec = c->now;
-	run_frame(c->r, &F);
-	uint32_t adv = (uint32_t)n + ((flags & (TH_SYN | TH_FIN)) ? 1 : 0);
-	if (from_server)
-		c->sseq += adv;
-	else
-		c->cseq += adv;
-}
+/* ---- connections (helpers.h) ---------------------------------------------- */
 
 static void conn_open6(struct conn *c, struct run *r, const char *cli, const char *srv, uint16_t sport)
 {
-	memset(c, 0, sizeof(*c));
-	c->r = r;
-	c->cli = cli;
-	c->srv = srv;
-	c->cport = 49152;
-	c->sport = sport;
-	c->cseq = 1000;
+	conn_init(c, r, cli, srv, 49152, sport, T0);
 	c->sseq = 0xFFFFFF00u;               /* wraps during the run */
-	c->now = T0;
-	conn_send(c, 0, NULL, 0, TH_SYN);
-	conn_send(c, 1, NULL, 0, TH_SYN | TH_ACK);
-	conn_send(c, 0, NULL, 0, TH_ACK);
+	conn_handshake(c);
 }
 
 static void conn_open(struct conn *c, struct run *r, uint16_t sport)
@@ -184,13 +143,6 @@ static void cli(struct conn *c, const struct buf *b)
 static void srv(struct conn *c, const struct buf *b)
 {
 	conn_send(c, 1, b->b, b->n, TH_PSH | TH_ACK);
-}
-
-static void conn_close(struct conn *c)
-{
-	conn_send(c, 0, NULL, 0, TH_FIN | TH_ACK);
-	conn_send(c, 1, NULL, 0, TH_FIN | TH_ACK);
-	conn_send(c, 0, NULL, 0, TH_ACK);
 }
 
 static void start(struct run *r)
