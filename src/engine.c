@@ -317,8 +317,12 @@ static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 	struct txn_where w;
 	char req_uid[ADDR_STR_MAX];
 
-	if (!rep || rep->struct_size < sizeof(*rep))
+	if (!rep || rep->struct_size < sizeof(*rep)) {
+		/* A dissector's bug, not the device's error: counted, never
+		 * guessed into a record. */
+		pstats(e, c->re)->reports_rejected++;
 		return;
+	}
 	/* Which code, or none: rules.c decides; here it is counted and wired. */
 	rules_map(e->rules, c->re->d->name, rep->vendor_code, rep->txn != NULL, &v);
 	if (v.outcome == RULES_UNMAPPED)
@@ -830,7 +834,8 @@ static json_object *decode_json(const struct engine *e)
 	return o;
 }
 
-static json_object *protocols_json(const struct engine *e, uint64_t *parse_errors, uint64_t *unsolicited)
+static json_object *protocols_json(const struct engine *e, uint64_t *parse_errors, uint64_t *unsolicited,
+				   uint64_t *rejected)
 {
 	json_object *o = json_object_new_object();
 	for (size_t i = 0; i < e->reg->n; i++) {
@@ -843,10 +848,12 @@ static json_object *protocols_json(const struct engine *e, uint64_t *parse_error
 		add_u64(p, "not_errors", ps->not_errors);
 		add_u64(p, "unmapped_codes", ps->unmapped);
 		add_u64(p, "bytes_skipped", ps->bytes_skipped);
+		add_u64(p, "reports_rejected", ps->reports_rejected);
 		json_object_object_add(p, "events", names_json(ps->events.e, ps->events.n, ps->events.other));
 		json_object_object_add(o, e->reg->e[i].d->name, p);
 		*parse_errors += ps->parse_errors;
 		*unsolicited += ps->responses_without_request;
+		*rejected += ps->reports_rejected;
 	}
 	return o;
 }
@@ -922,7 +929,7 @@ void engine_write_stats(const struct engine *e, FILE *fp)
 struct json_object *engine_stats_json(const struct engine *e)
 {
 	json_object *o = json_object_new_object();
-	uint64_t parse_errors = 0, unsolicited = 0;
+	uint64_t parse_errors = 0, unsolicited = 0, rejected = 0;
 	uint64_t not_decoded = 0;
 
 	for (int r = DECODE_FRAGMENT_HELD + 1; r < DECODE_REASON_COUNT; r++)
@@ -935,9 +942,10 @@ struct json_object *engine_stats_json(const struct engine *e)
 	add_u64(o, "records", e->records);
 	add_u64(o, "record_errors", e->record_errors);
 	json_object_object_add(o, "records_by_code", names_json(e->by_code.e, e->by_code.n, e->by_code.other));
-	json_object *protos = protocols_json(e, &parse_errors, &unsolicited);
+	json_object *protos = protocols_json(e, &parse_errors, &unsolicited, &rejected);
 	add_u64(o, "parse_errors", parse_errors);
 	add_u64(o, "responses_without_request", unsolicited);
+	add_u64(o, "reports_rejected", rejected);
 	add_u64(o, "requests_pending", txn_table_stats(e->txns)->pending);
 	json_object_object_add(o, "transactions", txn_json(e));
 	json_object_object_add(o, "protocols", protos);

@@ -29,6 +29,7 @@ struct proto_stats {
 	uint64_t unmapped;           /* no rule: reported as FF */
 	uint64_t responses_without_request;
 	uint64_t bytes_skipped;      /* dropped to resynchronise */
+	uint64_t reports_rejected;   /* api->report with NULL or a struct too small */
 	struct name_counter events;
 };
 
