@@ -21,7 +21,8 @@
 # suppression added later goes in tests/tsan.supp with the reason beside it,
 # and only for a third-party library.
 #
-# Ends with "tsan: N passed, N failed, R reports in S s".
+# Ends with one line "tsan: PASS: N passed, N failed, R reports in S s" (or
+# "tsan: FAIL: ..."), and exit status 0 only with PASS.
 set -eu
 start=$(date +%s)
 if [ ! -f configure.ac ] || [ ! -f src/syslog.c ]; then
@@ -82,5 +83,7 @@ if [ "${TSAN_NEED_LIVE:-auto}" != 0 ] && [ "$(id -u)" -eq 0 ] && grep -q '^SKIP:
 fi
 passed=$(awk '/^# PASS:/ {n += $3} END {print n + 0}' check.log)
 failed=$(awk '/^# (FAIL|ERROR|XPASS):/ {n += $3} END {print n + 0}' check.log)
-echo "tsan: $passed passed, $failed failed, $((n_reports + in_logs)) reports in $(($(date +%s) - start)) s"
+verdict=PASS
+[ "$rc" -eq 0 ] || verdict=FAIL
+echo "tsan: $verdict: $passed passed, $failed failed, $((n_reports + in_logs)) reports in $(($(date +%s) - start)) s"
 exit "$rc"
