@@ -84,7 +84,7 @@ struct dest {
 	atomic_int abort_io;
 	/* librelp's shutdown-immediate flag: librelp reads it as a plain int
 	 * (relpEngineSetShutdownImmdtPtr takes an int *), from the sender
-	 * thread; we only ever store 1 into it, atomically (relp_stop_now). */
+	 * thread; we only ever store 1 into it, atomically (join_by). */
 	int relp_stop;
 
 	/* the connection: the sender thread's alone, except fd, which it
