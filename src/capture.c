@@ -166,7 +166,7 @@ static uint64_t ts_usec(const struct pcap_pkthdr *h)
 	return (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
 }
 
-int capture_run(struct capture *c, struct engine *e, volatile sig_atomic_t *stop,
+int capture_run(struct capture *c, struct engine *e, atomic_int *stop,
 		char err[CAPTURE_ERR_LEN])
 {
 	struct source *s = &c->src[0];
@@ -175,13 +175,13 @@ int capture_run(struct capture *c, struct engine *e, volatile sig_atomic_t *stop
 	int rc;
 
 	engine_set_linktype(e, s->dlt);
-	while (!(stop && *stop) && (rc = pcap_next_ex(s->pcap, &h, &data)) >= 0) {
+	while (!(stop && atomic_load_explicit(stop, memory_order_relaxed)) && (rc = pcap_next_ex(s->pcap, &h, &data)) >= 0) {
 		if (rc == 0)
 			continue;
 		s->received++;
 		engine_packet(e, data, h->caplen, h->len, ts_usec(h));
 	}
-	if (stop && *stop)
+	if (stop && atomic_load_explicit(stop, memory_order_relaxed))
 		return 0;
 	if (rc == PCAP_ERROR) {
 		snprintf(err, CAPTURE_ERR_LEN, "%.200s: %.250s", s->name, pcap_geterr(s->pcap));

@@ -7,7 +7,7 @@
 #ifndef X1367_CAPTURE_H
 #define X1367_CAPTURE_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include "engine.h"
 
@@ -50,8 +50,8 @@ const char *capture_linktype_name(const struct capture *c);
 int capture_check_linktypes(const struct capture *c, struct engine *e, char err[CAPTURE_ERR_LEN]);
 
 /* Read every packet of a file into the engine until the end, an error, or
- * *stop.  0 at the end of the file; -1 on a read error (err set). */
-int capture_run(struct capture *c, struct engine *e, volatile sig_atomic_t *stop,
+ * *stop (a signal flag).  0 at the end of the file; -1 on a read error (err set). */
+int capture_run(struct capture *c, struct engine *e, atomic_int *stop,
 		char err[CAPTURE_ERR_LEN]);
 /* Live: wait up to wait_ms for packets on any source and hand what is
  * there to the engine.  Returns packets handled, or -1 (err set). */

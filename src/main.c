@@ -10,6 +10,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,16 +35,24 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
 
-static volatile sig_atomic_t stop_requested, reload_requested, stats_requested;
+/* Set by the handler, read and cleared by the main loop.  The handler
+ * runs in the main thread (the syslog threads block these signals), where
+ * volatile sig_atomic_t would do; lock-free atomics are also right if it
+ * ever runs in another thread (C11 7.14.1.1 allows them in a handler, and
+ * they order the flag between threads, which volatile does not).  Relaxed
+ * is enough: a flag publishes no other data, and the loop only needs to
+ * see it eventually (the signal also wakes its poll()). */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the signal flags need a lock-free atomic int");
+static atomic_int stop_requested, reload_requested, stats_requested;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
-		reload_requested = 1;
+		atomic_store_explicit(&reload_requested, 1, memory_order_relaxed);
 	else if (sig == SIGUSR1)
-		stats_requested = 1;
+		atomic_store_explicit(&stats_requested, 1, memory_order_relaxed);
 	else
-		stop_requested = 1;
+		atomic_store_explicit(&stop_requested, 1, memory_order_relaxed);
 }
 
 /* No SA_RESTART: a signal wakes the live loop out of poll() at once. */
@@ -350,7 +359,7 @@ static int live_loop(struct setup *s, struct engine *e, struct capture *cap, FIL
 
 	uint64_t written = engine_records(e);
 
-	while (!stop_requested) {
+	while (!atomic_load_explicit(&stop_requested, memory_order_relaxed)) {
 		if (capture_poll(cap, e, 200, err) < 0) {
 			fail_line("%s", err);
 			return EXIT_RUNTIME;
@@ -364,13 +373,11 @@ static int live_loop(struct setup *s, struct engine *e, struct capture *cap, FIL
 			written = engine_records(e);
 			output_flush(s->out);
 		}
-		if (reload_requested) {
-			reload_requested = 0;
+		if (atomic_exchange_explicit(&reload_requested, 0, memory_order_relaxed)) {
 			reload(s, e);
 			reopen_stats(s, statsfp);
 		}
-		if (stats_requested || (every && now >= next_stats)) {
-			stats_requested = 0;
+		if (atomic_exchange_explicit(&stats_requested, 0, memory_order_relaxed) || (every && now >= next_stats)) {
 			next_stats = now + every;
 			write_live_stats(e, cap, *statsfp, s->opt.stats_syslog);
 		}

@@ -9,6 +9,8 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,12 +72,23 @@ struct dest {
 	struct spool *spool;
 
 	pthread_t spooler, sender;
-	int spooler_started, sender_started;
-	int stopping, spooler_done, draining, shut;
-	volatile int abort_io;
-	int relp_stop;                  /* librelp's shutdown-immediate flag */
+	int spooler_started, sender_started, shut;   /* the main thread's */
+	int stopping, spooler_done, draining;         /* under mu */
+	/* Set once by the main thread (join_by: out of time), read by the
+	 * sender and writer threads, also outside mu.  Atomic: a plain or
+	 * volatile int written and read by two threads is a data race.  It
+	 * publishes no other data, so the order that matters is the wake-up,
+	 * which mu gives (join_by sets it before taking mu to broadcast; the
+	 * waiters look at it under mu before they wait); release/acquire is
+	 * kept anyway, free on x86 and enough on any machine. */
+	atomic_int abort_io;
+	/* librelp's shutdown-immediate flag: librelp reads it as a plain int
+	 * (relpEngineSetShutdownImmdtPtr takes an int *), from the sender
+	 * thread; we only ever store 1 into it, atomically (join_by). */
+	int relp_stop;
 
-	/* the connection (sender thread; fd also read by shutdown) */
+	/* the connection: the sender thread's alone, except fd, which it
+	 * changes under io_mu and join_by reads under io_mu */
 	pthread_mutex_t io_mu;
 	int fd;
 	gnutls_session_t tls;
@@ -86,20 +99,28 @@ struct dest {
 	uint64_t next_try;
 	unsigned backoff_ms;
 
-	/* sent, not yet known delivered (RELP window), oldest first */
+	unsigned jitter_seed;           /* sender thread: rand() is not thread-safe */
+
+	/* sent, not yet known delivered (RELP window), oldest first (sender) */
 	struct spool_pos sent[RELP_WINDOW + 1];
 	size_t sent_head, n_sent;
 	struct spool_pos commit_pos;
 	size_t uncommitted;
 
-	/* counters (under mu) */
+	/* counters and connection state for the statistics (under mu) */
 	uint64_t delivered, dropped, reconnects, connects, oversize, spool_errors, lost_at_exit;
 	char last_error[256];
 	char logged_error[256];
 };
 
+/* The destinations: the main thread's alone (set-up, statistics, close). */
 static struct dest *g_dests[SYSLOG_MAX_URLS * 4];
 static size_t g_n;
+
+static int aborted(const struct dest *d)
+{
+	return atomic_load_explicit(&d->abort_io, memory_order_acquire);
+}
 
 static uint64_t mono_usec(void)
 {
@@ -150,7 +171,7 @@ static void say(const struct dest *d, const char *fmt, ...)
 /* A failure: kept for the statistics, said once until it changes. */
 static void set_error(struct dest *d, const char *why)
 {
-	if (d->abort_io)
+	if (aborted(d))
 		return;   /* syslog_shutdown cut the connection */
 	pthread_mutex_lock(&d->mu);
 	snprintf(d->last_error, sizeof(d->last_error), "%s", why);
@@ -268,7 +289,7 @@ static void *spooler_main(void *arg)
 	for (;;) {
 		while (!d->count && !d->stopping)
 			pthread_cond_wait(&d->cv_spool, &d->mu);
-		if (!d->count || d->abort_io)
+		if (!d->count || aborted(d))
 			break;
 		/* under the lock: the packet thread may spill the same head */
 		uint64_t errors = d->spool_errors;
@@ -491,7 +512,7 @@ static int tls_start(struct dest *d, char *why, size_t wn)
 	gnutls_handshake_set_timeout(d->tls, IO_TIMEOUT_S * 1000);
 	do
 		rc = gnutls_handshake(d->tls);
-	while (rc < 0 && !gnutls_error_is_fatal(rc) && rc != GNUTLS_E_AGAIN && !d->abort_io);
+	while (rc < 0 && !gnutls_error_is_fatal(rc) && rc != GNUTLS_E_AGAIN && !aborted(d));
 	if (rc >= 0)
 		return 0;
 	if (rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
@@ -558,7 +579,7 @@ static int dest_connect(struct dest *d)
 	if (rc) {
 		close_conn(d);
 		set_error(d, why);
-		d->next_try = mono_usec() + d->backoff_ms * 1000u + (uint64_t)(rand() % 50) * 1000u;
+		d->next_try = mono_usec() + d->backoff_ms * 1000u + (uint64_t)(rand_r(&d->jitter_seed) % 50) * 1000u;
 		d->backoff_ms = d->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d->backoff_ms * 2;
 		return -1;
 	}
@@ -688,7 +709,7 @@ static int drained(struct dest *d)
 static void idle_wait(struct dest *d, uint64_t usec)
 {
 	pthread_mutex_lock(&d->mu);
-	if (!d->abort_io)
+	if (!aborted(d))
 		timed_wait(&d->cv_send, &d->mu, usec);
 	pthread_mutex_unlock(&d->mu);
 }
@@ -736,7 +757,7 @@ static void *sender_main(void *arg)
 	struct dest *d = arg;
 	uint64_t idle_since = 0;
 
-	while (!d->abort_io) {
+	while (!aborted(d)) {
 		struct rec r;
 		int got = source_next(d, &r);
 		if (got < 0) {
@@ -765,7 +786,7 @@ static void *sender_main(void *arg)
 		free(r.owned);
 	}
 	flush_commit(d);
-	if (d->tls && !d->abort_io)
+	if (d->tls && !aborted(d))
 		gnutls_bye(d->tls, GNUTLS_SHUT_WR);   /* a clean end for the collector */
 	close_conn(d);
 	return NULL;
@@ -912,9 +933,11 @@ static struct dest *dest_new(const struct syslog_config *c, const char *url, int
 	init_cond(&d->cv_spool);
 	init_cond(&d->cv_send);
 	init_cond(&d->cv_space);
+	atomic_init(&d->abort_io, 0);
 	d->fd = -1;
 	d->facility = facility;
 	d->backoff_ms = BACKOFF_MIN_MS;
+	d->jitter_seed = (unsigned)mono_usec() ^ (unsigned)(uintptr_t)d;
 	d->block_when_full = c->block_when_full;
 	syslog_hostname(host, d->hostname);
 	d->cap = c->queue_records ? c->queue_records : DEFAULT_QUEUE;
@@ -993,9 +1016,26 @@ int syslog_add_sinks(struct output *o, const struct syslog_config *c, char err[S
 		}
 		g_dests[g_n++] = made[i];
 		struct dest *d = made[i];
+		/* The threads start with the asynchronous signals blocked (they
+		 * inherit the mask): the process's handlers (SIGTERM, SIGHUP,
+		 * SIGUSR1, SIGINT) then run in the main thread only, which must
+		 * be the one woken out of poll() or read(), and the only one that
+		 * reads the flags they set.  A fault's own signal stays open, for
+		 * a sanitizer's or the default action. */
+		sigset_t all, old;
+		sigfillset(&all);
+		sigdelset(&all, SIGSEGV);
+		sigdelset(&all, SIGBUS);
+		sigdelset(&all, SIGFPE);
+		sigdelset(&all, SIGILL);
+		sigdelset(&all, SIGABRT);
+		sigdelset(&all, SIGTRAP);
+		sigdelset(&all, SIGSYS);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
 		if (d->spool)
 			d->spooler_started = !pthread_create(&d->spooler, NULL, spooler_main, d);
 		d->sender_started = !pthread_create(&d->sender, NULL, sender_main, d);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (!d->sender_started || (d->spool && !d->spooler_started)) {
 			snprintf(err, SYSLOG_ERR_LEN, "--syslog %s: cannot start a thread", c->urls[i]);
 			for (size_t j = i + 1; j < n; j++)
@@ -1055,8 +1095,11 @@ static void join_by(pthread_t t, uint64_t deadline, struct dest *d)
 	if (pthread_timedjoin_np(t, NULL, &ts) == 0)
 		return;
 	/* out of time: interrupt whatever it waits for */
-	d->abort_io = 1;
-	d->relp_stop = 1;
+	atomic_store_explicit(&d->abort_io, 1, memory_order_release);
+	/* librelp reads relp_stop with plain loads (it is no atomic_int for
+	 * its API's sake); an aligned int store is single-copy atomic, and
+	 * the builtin keeps the compiler from tearing or dropping it */
+	__atomic_store_n(&d->relp_stop, 1, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&d->io_mu);
 	if (d->fd >= 0)
 		shutdown(d->fd, SHUT_RDWR);

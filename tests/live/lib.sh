@@ -47,6 +47,7 @@ sensor_pid=
 sensor_rc=
 replay_pid=
 live_netns_made=
+live_bg_pids=   # other helpers a test started in the background (killed at cleanup)
 
 ok() { pass=$((pass + 1)); echo "PASS $*"; }
 ko() { fail=$((fail + 1)); echo "FAIL $*"; }
@@ -62,6 +63,7 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 live_cleanup() {
 	trap - EXIT
 	[ -n "$replay_pid" ] && kill "$replay_pid" 2>/dev/null
+	for p in $live_bg_pids; do kill "$p" 2>/dev/null; done
 	if [ -n "$sensor_pid" ] && kill -0 "$sensor_pid" 2>/dev/null; then
 		kill -TERM "$sensor_pid" 2>/dev/null
 		i=0
@@ -112,8 +114,9 @@ live_setup() {
 # builds the namespaces.  CI runs as root with tcpreplay installed, so there
 # these tests run.
 needs_root_and_netns() {
-	# CI runs them once, in the plain build: not again under the
-	# sanitizers or in distcheck (X1367_NO_LIVE=1 there).
+	# CI runs them in the plain build and again under ThreadSanitizer
+	# (tests/tsan.sh: signals, the syslog threads); not under
+	# AddressSanitizer or in distcheck (X1367_NO_LIVE=1 there).
 	[ -z "${X1367_NO_LIVE:-}" ] || skip "X1367_NO_LIVE is set (live tests run in the plain build)"
 	[ "$(id -u)" -eq 0 ] || skip "not root (live capture tests need root: network namespaces, packet sockets)"
 	command -v ip >/dev/null 2>&1 || skip "ip(8) missing (apt-get install iproute2)"

@@ -22,7 +22,11 @@
 # one line "x1367ids: reload failed: <file:line: reason>; keeping the previous
 # tables" naming the broken row, the sensor still running, the records after
 # it still 3F; periodic statistics lines about every second; exit 0 on
-# SIGTERM.
+# SIGTERM.  The records also go through a spool (--spool-dir) to a syslog
+# collector on the namespace's loopback (udp://127.0.0.1): the writer and
+# sender threads work while the signals arrive and the statistics are
+# written (tests/tsan.sh runs this under ThreadSanitizer); each of the 28
+# records reaches it.
 #
 # Needs root, ip netns, tcpreplay and python3; otherwise SKIP (exit 77).
 . "$(dirname "$0")/lib.sh"
@@ -52,7 +56,32 @@ if command -v logrotate >/dev/null 2>&1; then
 		!skip' "$top_srcdir/contrib/logrotate.d/x1367ids" >"$lr_conf"
 fi
 
-live_start_sensor hup --allow-root --rules "$work/rules" --stats-interval 1 ||
+# The syslog collector: every datagram, one line each, in collector.out.
+ip -n "$NS_B" link set lo up
+syslog_port=5514
+ip netns exec "$NS_B" python3 - "$work/collector.out" "$syslog_port" <<'EOF' &
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[2])))
+s.settimeout(0.2)
+open(sys.argv[1] + ".ready", "w").close()
+end = time.time() + 120
+with open(sys.argv[1], "a") as out:
+    while time.time() < end:
+        try:
+            d = s.recv(70000)
+        except socket.timeout:
+            continue
+        out.write(d.decode("utf-8", "replace").replace("\n", " ") + "\n")
+        out.flush()
+EOF
+collector_pid=$!
+live_bg_pids="$live_bg_pids $collector_pid"
+i=0
+while [ ! -f "$work/collector.out.ready" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+
+live_start_sensor hup --allow-root --rules "$work/rules" --stats-interval 1 \
+	--syslog "udp://127.0.0.1:$syslog_port" --spool-dir "$work/spool" ||
 	{ ko "live sensor did not start"; finish; }
 [ -n "$lr_conf" ] && sed -i "s/kill -HUP PID/kill -HUP $sensor_pid/" "$lr_conf"
 t_start=$(now)
@@ -91,6 +120,9 @@ sleep 1
 alive=no
 kill -0 "$sensor_pid" 2>/dev/null && alive=yes
 live_stop_sensor
+sleep 0.2
+kill "$collector_pid" 2>/dev/null
+wait "$collector_pid" 2>/dev/null
 
 if [ "$replay_rc" -ne 0 ]; then
 	ko "tcpreplay failed (status $replay_rc)"; sed 's/^/    /' "$work/hup.tcpreplay"
@@ -162,6 +194,16 @@ else
 fi
 [ "$alive" = yes ] && ok "the sensor still runs after the broken reload" || ko "the sensor died after the broken reload"
 [ "$sensor_rc" -eq 0 ] && ok "exit 0 on SIGTERM" || ko "exit $sensor_rc on SIGTERM"
+
+# The syslog collector got each record once (seq 1..28), as RFC 5424
+syslog_lines=$(grep -c ' x1367ids [0-9]* X1367 \[x1367@32473 ' "$work/collector.out" 2>/dev/null)
+syslog_seqs=$(grep -o ' seq="[0-9]*"' "$work/collector.out" 2>/dev/null | sort -u | wc -l)
+if [ "${syslog_lines:-0}" -ge "$expected_n" ] && [ "$syslog_seqs" -eq "$expected_n" ]; then
+	ok "syslog through the spool, signals and all: the collector got all $expected_n records ($syslog_lines datagrams)"
+else
+	ko "syslog: the collector got ${syslog_lines:-0} messages, $syslog_seqs distinct seq, wanted $expected_n"
+	sed 's/^/    /' "$work/hup.err" | grep -v 'reload' | tail -n 5
+fi
 
 # Periodic statistics (--stats-interval 1) over the ~12 s run
 stat_lines=$(grep -c '"capture"' "$work/hup.stats")
