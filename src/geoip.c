@@ -20,6 +20,7 @@
  * renaming a new one over it) while the sensor runs can still crash it;
  * that is libmaxminddb's model, the usual updaters rename.
  */
+#include "fileio.h"
 #include "geoip.h"
 
 #include <arpa/inet.h>
@@ -91,6 +92,9 @@ int geoip_open(struct geoip *g, const char *path, char err[GEOIP_ERR_LEN])
 		return -1;
 	}
 	db = &g->db[g->n];
+	/* libmaxminddb opens by name: a FIFO would block it forever. */
+	if (fileio_check_regular(path, err))
+		return -1;
 	errno = 0;
 	st = MMDB_open(path, MMDB_MODE_MMAP, db);
 	if (st == MMDB_FILE_OPEN_ERROR || st == MMDB_IO_ERROR) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fileio.h"
 #include "options.h"
 
 enum {
@@ -335,12 +336,13 @@ static int config_line(struct options *o, const char *file, int lineno, char *li
 
 static int load_config(struct options *o, const char *path, char err[OPTIONS_ERR_LEN])
 {
-	FILE *fp = fopen(path, "r");
+	char ferr[FILEIO_ERR_LEN];
+	FILE *fp = fileio_fopen_regular(path, ferr);   /* a FIFO would block start-up */
 	char line[1024];
 	int lineno = 0, rc = 0;
 
 	if (!fp) {
-		snprintf(err, OPTIONS_ERR_LEN, "%s: %s", path, strerror(errno));
+		snprintf(err, OPTIONS_ERR_LEN, "%s", ferr);
 		return -1;
 	}
 	if (fseek(fp, 0, SEEK_END) == 0) {

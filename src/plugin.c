@@ -43,7 +43,8 @@ static int is_disabled(const char *name, const char *const *disabled, size_t n)
 static int open_trusted(const char *path, char err[PLUGIN_ERR_LEN])
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO named *.so must not block the open; refused below. */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(err, PLUGIN_ERR_LEN, "%.300s: %s", path,
 			 errno == ELOOP ? "a symbolic link: refused" : strerror(errno));
@@ -54,6 +55,7 @@ static int open_trusted(const char *path, char err[PLUGIN_ERR_LEN])
 		close(fd);
 		return -1;
 	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	if (!trusted(&st, "file", path, err)) {
 		close(fd);
 		return -1;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "utf8.h"
 #include "x1367_codes.h"
 
@@ -544,11 +545,12 @@ size_t rules_skipped_rows(const struct rules *r)
 int rules_load_file(struct rules *r, const char *path, rules_protocol_known_fn known,
 		    void *arg, char err[RULES_ERR_LEN])
 {
-	FILE *f = fopen(path, "r");
+	char ferr[FILEIO_ERR_LEN];
+	FILE *f = fileio_fopen_regular(path, ferr);   /* a FIFO named *.map would block */
 	int rc;
 
 	if (!f) {
-		set_err(err, "%s: %s", path, strerror(errno));
+		set_err(err, "%s", ferr);
 		return -1;
 	}
 	rc = rules_load_stream(r, f, path, known, arg, err);
