@@ -170,7 +170,7 @@ struct setup {
 static int configure(struct setup *s, int argc, char **argv)
 {
 	char err[OPTIONS_ERR_LEN > RULES_ERR_LEN ? OPTIONS_ERR_LEN : RULES_ERR_LEN];
-	char rerr[REGISTRY_ERR_LEN], gerr[GEOIP_ERR_LEN], perr[PLUGIN_ERR_LEN];
+	char rerr[REGISTRY_ERR_LEN], gerr[GEOIP_ERR_LEN], perr[PLUGIN_ERR_LEN], serr[SYSLOG_ERR_LEN];
 
 	if (options_parse(&s->opt, argc, argv, err))
 		return fail_line("%s", err), -1;
@@ -203,6 +203,11 @@ static int configure(struct setup *s, int argc, char **argv)
 	for (size_t i = 0; i < s->opt.n_geoip; i++)
 		if (geoip_open(s->geo, s->opt.geoip[i], gerr))
 			return fail_line("%s", gerr), -1;
+	/* The syslog settings as the run will use them (it opens the
+	 * destinations later, after dropping root): --check-config and the
+	 * run reject the same settings with the same line. */
+	if (syslog_check_config(&s->opt.syslog, serr))
+		return fail_line("%s", serr), -1;
 	if (!s->opt.engine.sensor_name) {
 		if (gethostname(s->hostname, sizeof(s->hostname) - 1))
 			snprintf(s->hostname, sizeof(s->hostname), "x1367ids");

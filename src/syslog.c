@@ -17,10 +17,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include "fileio.h"
 #include "spool.h"
 #include "syslog.h"
 #include "syslog_format.h"
@@ -866,6 +868,16 @@ static int load_tls(struct dest *d, const struct syslog_config *c, char err[SYSL
 			 d->url);
 		return -1;
 	}
+	/* GnuTLS reads them by name: a FIFO would block it forever. */
+	const char *files[] = { c->ca_file, c->cert_file, c->key_file };
+	const char *flags[] = { "--syslog-ca", "--syslog-cert", "--syslog-key" };
+	for (size_t i = 0; i < 3; i++) {
+		char ferr[FILEIO_ERR_LEN];
+		if (files[i] && fileio_check_regular(files[i], ferr)) {
+			snprintf(err, SYSLOG_ERR_LEN, "%s %.480s", flags[i], ferr);
+			return -1;
+		}
+	}
 	int rc = gnutls_certificate_allocate_credentials(&d->cred);
 	if (rc < 0) {
 		snprintf(err, SYSLOG_ERR_LEN, "--syslog %s: %s", d->url, gnutls_strerror(rc));
@@ -920,8 +932,50 @@ static void spool_name(const struct dest *d, char *out, size_t cap)
 			*p = '_';
 }
 
+/* The spool directory as given: a directory, or one that can be made (the
+ * nearest part of the path that exists is a directory).  Making it is the
+ * run's (as the sensor's user, after dropping root), never a check's. */
+static int check_spool_dir(const char *dir, char err[SYSLOG_ERR_LEN])
+{
+	char p[4096];
+	struct stat st;
+
+	if (!*dir || snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p)) {
+		snprintf(err, SYSLOG_ERR_LEN, "--spool-dir %.400s: not a usable directory name", dir);
+		return -1;
+	}
+	for (;;) {
+		if (stat(p, &st) == 0) {
+			if (S_ISDIR(st.st_mode))
+				return 0;
+			if (!strcmp(p, dir))
+				snprintf(err, SYSLOG_ERR_LEN, "--spool-dir %.400s: not a directory", dir);
+			else
+				snprintf(err, SYSLOG_ERR_LEN, "--spool-dir %.220s: %.220s is not a directory", dir, p);
+			return -1;
+		}
+		if (errno != ENOENT) {
+			snprintf(err, SYSLOG_ERR_LEN, "--spool-dir %.400s: %s", dir, strerror(errno));
+			return -1;
+		}
+		char *slash = strrchr(p, '/');
+		while (slash && slash > p && slash[1] == '\0') {   /* "a/b/" */
+			*slash = '\0';
+			slash = strrchr(p, '/');
+		}
+		if (!slash)
+			return 0;                 /* relative, nothing of it exists: made in "." */
+		if (slash == p)
+			return 0;                 /* "/x": the root exists */
+		*slash = '\0';
+	}
+}
+
+/* check_only: everything the run checks (URL, TLS files and credentials,
+ * the spool directory) without opening anything that lasts: what
+ * syslog_check_config() runs for --check-config and for the run alike. */
 static struct dest *dest_new(const struct syslog_config *c, const char *url, int facility, const char *host,
-			     char err[SYSLOG_ERR_LEN])
+			     int check_only, char err[SYSLOG_ERR_LEN])
 {
 	struct dest *d = calloc(1, sizeof(*d));
 	if (!d) {
@@ -943,6 +997,10 @@ static struct dest *dest_new(const struct syslog_config *c, const char *url, int
 	d->cap = c->queue_records ? c->queue_records : DEFAULT_QUEUE;
 	if (parse_url(d, url, err) || (d->t == T_TLS && load_tls(d, c, err)))
 		goto fail;
+	if (c->spool_dir && check_spool_dir(c->spool_dir, err))
+		goto fail;
+	if (check_only)
+		return d;
 	if (!(d->ring = calloc(d->cap, sizeof(*d->ring)))) {
 		snprintf(err, SYSLOG_ERR_LEN, "--queue-size %zu: out of memory", d->cap);
 		goto fail;
@@ -974,19 +1032,62 @@ fail:
 	return NULL;
 }
 
+/* The facility, or -1 with err. */
+static int facility_of(const struct syslog_config *c, char err[SYSLOG_ERR_LEN])
+{
+	int facility = syslog_facility_parse(c->facility ? c->facility : "local0");
+
+	if (facility < 0)
+		snprintf(err, SYSLOG_ERR_LEN, "--syslog-facility %s: give local0-local7, user, daemon, auth, ... or 0-23",
+			 c->facility);
+	return facility;
+}
+
+/* What every destination list must be, checked or run. */
+static int check_list(const struct syslog_config *c, char err[SYSLOG_ERR_LEN])
+{
+	if (c->n_urls > SYSLOG_MAX_URLS) {
+		snprintf(err, SYSLOG_ERR_LEN, "--syslog: at most %d destinations", SYSLOG_MAX_URLS);
+		return -1;
+	}
+	for (size_t i = 0; i < c->n_urls; i++)
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(c->urls[i], c->urls[j])) {
+				snprintf(err, SYSLOG_ERR_LEN, "--syslog %s: given twice", c->urls[i]);
+				return -1;
+			}
+	return 0;
+}
+
+int syslog_check_config(const struct syslog_config *c, char err[SYSLOG_ERR_LEN])
+{
+	int facility = facility_of(c, err);
+
+	if (facility < 0 || check_list(c, err))
+		return -1;
+	/* Without a destination the spool is unused, but a wrong one is
+	 * still a wrong setting. */
+	if (!c->n_urls && c->spool_dir && check_spool_dir(c->spool_dir, err))
+		return -1;
+	for (size_t i = 0; i < c->n_urls; i++) {
+		struct dest *d = dest_new(c, c->urls[i], facility, "-", 1, err);
+		if (!d)
+			return -1;
+		dest_free(d);
+	}
+	return 0;
+}
+
 int syslog_add_sinks(struct output *o, const struct syslog_config *c, char err[SYSLOG_ERR_LEN])
 {
 	struct dest *made[SYSLOG_MAX_URLS] = { NULL };
 	char host[256];
 	size_t n = c->n_urls;
-	int facility = syslog_facility_parse(c->facility ? c->facility : "local0");
+	int facility = facility_of(c, err);
 
-	if (facility < 0) {
-		snprintf(err, SYSLOG_ERR_LEN, "--syslog-facility %s: give local0-local7, user, daemon, auth, ... or 0-23",
-			 c->facility);
+	if (facility < 0 || check_list(c, err))
 		return -1;
-	}
-	if (n > SYSLOG_MAX_URLS || g_n + n > sizeof(g_dests) / sizeof(g_dests[0])) {
+	if (g_n + n > sizeof(g_dests) / sizeof(g_dests[0])) {
 		snprintf(err, SYSLOG_ERR_LEN, "--syslog: at most %d destinations", SYSLOG_MAX_URLS);
 		return -1;
 	}
@@ -997,13 +1098,7 @@ int syslog_add_sinks(struct output *o, const struct syslog_config *c, char err[S
 	}
 	host[sizeof(host) - 1] = '\0';
 	for (size_t i = 0; i < n; i++) {
-		for (size_t j = 0; j < i; j++) {
-			if (!strcmp(c->urls[i], c->urls[j])) {
-				snprintf(err, SYSLOG_ERR_LEN, "--syslog %s: given twice", c->urls[i]);
-				goto fail;
-			}
-		}
-		if (!(made[i] = dest_new(c, c->urls[i], facility, host, err)))
+		if (!(made[i] = dest_new(c, c->urls[i], facility, host, 0, err)))
 			goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {

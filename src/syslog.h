@@ -47,6 +47,12 @@ struct json_object;
  * fork(): call it after daemonizing. */
 int syslog_add_sinks(struct output *o, const struct syslog_config *c, char err[SYSLOG_ERR_LEN]);
 
+/* Every check syslog_add_sinks() makes (facility, URLs, TLS files and
+ * credentials, the spool directory), opening nothing: --check-config and
+ * the run's configuration step share it.  0, or -1 with the same one-line
+ * reason syslog_add_sinks() would give. */
+int syslog_check_config(const struct syslog_config *c, char err[SYSLOG_ERR_LEN]);
+
 /* Adds "syslog": {"<url>": {"delivered", "queued", "spooled", "spool_bytes",
  * "dropped", "reconnects", "connected", ...}} to a statistics object. */
 void syslog_stats_json(struct json_object *into);
