@@ -13,7 +13,18 @@ struct source {
 	int dlt;
 	int fd;                      /* selectable descriptor, live only */
 	uint64_t received;
+	uint64_t truncated;          /* kept fewer bytes than were on the wire */
+	uint32_t truncated_kept;     /* the most bytes one of those kept */
 };
+
+static void count_cut(struct source *s, const struct pcap_pkthdr *h)
+{
+	if (h->caplen < h->len) {
+		s->truncated++;
+		if (h->caplen > s->truncated_kept)
+			s->truncated_kept = h->caplen;
+	}
+}
 
 struct capture {
 	struct source src[CAPTURE_MAX_SOURCES];
@@ -179,6 +190,7 @@ int capture_run(struct capture *c, struct engine *e, atomic_int *stop,
 		if (rc == 0)
 			continue;
 		s->received++;
+		count_cut(s, h);
 		engine_packet(e, data, h->caplen, h->len, ts_usec(h));
 	}
 	if (stop && atomic_load_explicit(stop, memory_order_relaxed))
@@ -199,6 +211,7 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *d
 {
 	struct dispatch_ctx *d = (struct dispatch_ctx *)(void *)user;
 	d->s->received++;
+	count_cut(d->s, h);
 	engine_packet(d->e, data, h->caplen, h->len, ts_usec(h));
 }
 
@@ -251,4 +264,16 @@ void capture_close(struct capture *c)
 	for (size_t i = 0; i < c->n; i++)
 		pcap_close(c->src[i].pcap);
 	free(c);
+}
+
+uint64_t capture_truncated(const struct capture *c, uint32_t *kept)
+{
+	uint64_t n = 0;
+	*kept = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		n += c->src[i].truncated;
+		if (c->src[i].truncated_kept > *kept)
+			*kept = c->src[i].truncated_kept;
+	}
+	return n;
 }

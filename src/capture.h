@@ -59,6 +59,10 @@ int capture_poll(struct capture *c, struct engine *e, int wait_ms, char err[CAPT
 
 /* Counters per source (live: with pcap_stats).  Returns the count. */
 size_t capture_stats(struct capture *c, struct capture_source_stats *out, size_t max);
+/* Packets the capture kept shorter than they were on the wire (a file's
+ * snaplen, or --snaplen live): what they carried past the cut is lost, and
+ * with it records.  *kept: the most bytes any of them kept. */
+uint64_t capture_truncated(const struct capture *c, uint32_t *kept);
 void capture_close(struct capture *c);
 
 #endif

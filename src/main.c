@@ -244,6 +244,29 @@ static int open_outputs(struct setup *s)
 	return 0;
 }
 
+/* Packets cut by the snapshot length lose what the dissectors need (a
+ * 16- or 60-byte snaplen leaves no payload at all): records may be missing
+ * and nothing else would say so.  One line, the first time; the count is
+ * in the statistics (packets_truncated_by_snaplen). */
+static void warn_truncated(struct capture *cap, const char *what, int *warned)
+{
+	uint32_t kept;
+	uint64_t n = capture_truncated(cap, &kept);
+	if (!n || *warned)
+		return;
+	*warned = 1;
+	fail_line("%s: %llu packet%s cut short by the snaplen (at most %u bytes kept of each): records may be missing "
+		  "(packets_truncated_by_snaplen in the statistics)",
+		  what, (unsigned long long)n, n == 1 ? "" : "s", (unsigned)kept);
+}
+
+static void add_truncated(json_object *o, struct capture *cap)
+{
+	uint32_t kept;
+	json_object_object_add(o, "packets_truncated_by_snaplen",
+			       json_object_new_uint64(capture_truncated(cap, &kept)));
+}
+
 /* Replay one capture file through the engine. */
 static int replay(struct setup *s)
 {
@@ -267,6 +290,8 @@ static int replay(struct setup *s)
 		fail_line("%s", err);
 		rc = EXIT_RUNTIME;
 	}
+	int warned = 0;
+	warn_truncated(cap, s->opt.read_file, &warned);
 	engine_finish(e);
 	if (output_flush(s->out) || output_stats(s->out)->write_errors) {
 		fail_line("%s", "writing records failed (see write errors in the statistics)");
@@ -275,6 +300,7 @@ static int replay(struct setup *s)
 	syslog_shutdown();   /* up to 5 s for the collectors, the rest spooled */
 	if (!s->opt.quiet_stats) {
 		json_object *o = engine_stats_json(e);
+		add_truncated(o, cap);
 		syslog_stats_json(o);
 		fprintf(stderr, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
@@ -332,6 +358,7 @@ static void write_live_stats(struct engine *e, struct capture *cap, FILE *fp, in
 		json_object_object_add(c, cs[i].name, one);
 	}
 	json_object_object_add(o, "capture", c);
+	add_truncated(o, cap);
 	syslog_stats_json(o);
 	const char *line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	fprintf(fp, "%s\n", line);
@@ -363,12 +390,14 @@ static int live_loop(struct setup *s, struct engine *e, struct capture *cap, FIL
 	uint64_t next_stats = wall_usec() + every;
 
 	uint64_t written = engine_records(e);
+	int warned = 0;
 
 	while (!atomic_load_explicit(&stop_requested, memory_order_relaxed)) {
 		if (capture_poll(cap, e, 200, err) < 0) {
 			fail_line("%s", err);
 			return EXIT_RUNTIME;
 		}
+		warn_truncated(cap, "live capture (--snaplen)", &warned);
 		uint64_t now = wall_usec();
 		/* Deadlines pass with the clock even when nothing is captured. */
 		engine_tick(e, now);
