@@ -165,9 +165,22 @@ int fileio_out_open(struct fileio_out *o, int flags, mode_t mode, char err[FILEI
 	return fd;
 }
 
+FILE *fileio_out_append(struct fileio_out *o, char err[FILEIO_ERR_LEN])
+{
+	int fd = fileio_out_open(o, O_WRONLY | O_APPEND, 0666, err);
+	if (fd < 0)
+		return NULL;
+	FILE *fp = fdopen(fd, "a");
+	if (!fp) {
+		snprintf(err, FILEIO_ERR_LEN, "%.400s: %s", o->path, strerror(errno));
+		close(fd);
+	}
+	return fp;
+}
+
 void fileio_out_free(struct fileio_out *o)
 {
-	if (o->dirfd >= 0)
+	if (o->path && o->dirfd >= 0)   /* a zeroed one holds no descriptor */
 		close(o->dirfd);
 	free(o->name);
 	free(o->path);

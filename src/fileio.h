@@ -48,6 +48,10 @@ int fileio_out_init(struct fileio_out *o, const char *path, gid_t own_gid, char 
  * not a regular file, and a file with another hard link.  Returns the
  * descriptor or -1 with err. */
 int fileio_out_open(struct fileio_out *o, int flags, mode_t mode, char err[FILEIO_ERR_LEN]);
+/* fileio_out_open() for appending (mode 0666 less the umask), as a stdio
+ * stream.  NULL with err. */
+FILE *fileio_out_append(struct fileio_out *o, char err[FILEIO_ERR_LEN]);
+/* Safe on a zeroed one. */
 void fileio_out_free(struct fileio_out *o);
 
 #endif

@@ -23,6 +23,7 @@
 #include "capture.h"
 #include "daemon.h"
 #include "engine.h"
+#include "fileio.h"
 #include "geoip.h"
 #include "options.h"
 #include "paths.h"
@@ -164,6 +165,10 @@ struct setup {
 	const char *rules_dir;         /* --rules, or the default */
 	char reporter[ADDR_STR_MAX];
 	char hostname[HOST_NAME_MAX + 1];
+	struct daemon_user target;     /* live: who the sensor becomes */
+	struct daemon_pidfile pid;     /* --pid-file, removed at exit */
+	struct fileio_out stats_loc;   /* --stats-file, live */
+	FILE *statsfp;
 };
 
 /* Everything that can be wrong in the configuration: exit 2. */
@@ -208,6 +213,13 @@ static int configure(struct setup *s, int argc, char **argv)
 	 * run reject the same settings with the same line. */
 	if (syslog_check_config(&s->opt.syslog, serr))
 		return fail_line("%s", serr), -1;
+	/* Live: the user to become (-u, or x1367ids), asked now rather than
+	 * after the interfaces are open: the outputs are opened as that user. */
+	if (s->opt.n_ifaces) {
+		char derr[DAEMON_ERR_LEN];
+		if (daemon_target_user(s->opt.user, s->opt.allow_root, &s->target, derr))
+			return fail_line("%s", derr), -1;
+	}
 	if (!s->opt.engine.sensor_name) {
 		if (gethostname(s->hostname, sizeof(s->hostname) - 1))
 			snprintf(s->hostname, sizeof(s->hostname), "x1367ids");
@@ -228,20 +240,54 @@ static int open_syslog(struct setup *s, char err[SYSLOG_ERR_LEN])
 	return syslog_add_sinks(s->out, &s->opt.syslog, err);
 }
 
+/* The -w file and (live) the --stats-file.
+ *
+ * Live as root, these are opened with the rights of the user the sensor is
+ * about to become (daemon_as_user), not root's: a log directory that user
+ * owns (README, the systemd unit) is the user's to fill with links, and
+ * whatever it points a name at, root must not create, append to or
+ * truncate.  Opened so, a file exists only where the user itself could
+ * write one, a new file belongs to the user, and the SIGHUP reopen after the
+ * drop (logrotate) has exactly the rights of the first open: what opened at
+ * start reopens later.  Not "open after the drop": the files are opened
+ * before the terminal is left, so a failure is told to whoever started the
+ * sensor, and a --chroot directory need not hold the log directory (the
+ * directory is kept open: fileio.h).  On top, as for every output: no
+ * symbolic link as the last component, a regular file of its own, no
+ * directory a stranger may write without the sticky bit. */
 static int open_outputs(struct setup *s)
 {
+	char derr[DAEMON_ERR_LEN], ferr[FILEIO_ERR_LEN];
+	int as_user = s->opt.n_ifaces && s->target.set, rc = 0;
+
 	s->out = output_new();
 	if (!s->out)
 		return fail_line("%s", "out of memory"), -1;
-	if (s->opt.write_file) {
-		if (output_add_file(s->out, s->opt.write_file)) {
-			fprintf(stderr, "x1367ids: %s: %s\n", s->opt.write_file, strerror(errno));
-			return -1;
-		}
-	} else if (output_add_stream(s->out, stdout)) {
+	if (!s->opt.write_file && output_add_stream(s->out, stdout))
 		return fail_line("%s", "out of memory"), -1;
+	if (!s->opt.write_file && !(s->opt.n_ifaces && s->opt.stats_file))
+		return 0;
+	if (as_user && daemon_as_user(&s->target, derr))
+		return fail_line("%s", derr), -1;
+	if (s->opt.write_file && output_add_file(s->out, s->opt.write_file, s->target.gid)) {
+		snprintf(ferr, sizeof(ferr), "%s", output_last_error());
+		rc = -1;
 	}
-	return 0;
+	if (!rc && s->opt.n_ifaces && s->opt.stats_file) {
+		char e[FILEIO_ERR_LEN];
+		if (fileio_out_init(&s->stats_loc, s->opt.stats_file, s->target.gid, e) ||
+		    !(s->statsfp = fileio_out_append(&s->stats_loc, e))) {
+			snprintf(ferr, sizeof(ferr), "--stats-file %.480s", e);
+			rc = -1;
+		}
+	}
+	if (as_user)
+		daemon_as_root();
+	if (rc && as_user)
+		fail_line("%s (opened as user %s, whom the sensor becomes)", ferr, s->target.name);
+	else if (rc)
+		fail_line("%s", ferr);
+	return rc;
 }
 
 /* Packets cut by the snapshot length lose what the dissectors need (a
@@ -338,8 +384,8 @@ static void reload(struct setup *s, struct engine *e)
 		fprintf(stderr, "x1367ids: reloaded %zu mapping rows\n", rules_count(fresh));
 	}
 	if (output_reopen(s->out))
-		fail_line("reopening %s failed: %s", s->opt.write_file ? s->opt.write_file : "outputs",
-			  strerror(errno));
+		fail_line("reopening %s failed: %s", s->opt.write_file ? "-w" : "outputs",
+			  s->opt.write_file ? output_last_error() : strerror(errno));
 }
 
 /* The engine's statistics plus each interface's own counters (kernel and
@@ -369,18 +415,20 @@ static void write_live_stats(struct engine *e, struct capture *cap, FILE *fp, in
 	json_object_put(o);
 }
 
-/* SIGHUP also lets logrotate move the statistics file. */
-static void reopen_stats(const struct setup *s, FILE **statsfp)
+/* SIGHUP also lets logrotate move the statistics file (opened again in
+ * its directory, with the checks of the first open). */
+static void reopen_stats(struct setup *s, FILE **statsfp)
 {
+	char err[FILEIO_ERR_LEN];
 	FILE *fresh;
-	if (!s->opt.stats_file)
+	if (!s->statsfp)
 		return;
-	if (!(fresh = fopen(s->opt.stats_file, "a"))) {
-		fail_line("reopening --stats-file %s failed: %s", s->opt.stats_file, strerror(errno));
+	if (!(fresh = fileio_out_append(&s->stats_loc, err))) {
+		fail_line("reopening --stats-file failed: %s", err);
 		return;
 	}
 	fclose(*statsfp);
-	*statsfp = fresh;
+	*statsfp = s->statsfp = fresh;
 }
 
 static int live_loop(struct setup *s, struct engine *e, struct capture *cap, FILE **statsfp)
@@ -432,7 +480,7 @@ static int become_daemon(struct setup *s, int *notify)
 		fail_line("%s", err);
 		return EXIT_RUNTIME;
 	}
-	if (s->opt.pid_file && daemon_write_pid(s->opt.pid_file, err))
+	if (s->opt.pid_file && daemon_write_pid(&s->pid, s->opt.pid_file, s->target.gid, err))
 		rc = EXIT_RUNTIME;
 	else if (daemon_drop_privileges(s->opt.user, s->opt.allow_root, s->opt.chroot_dir, err))
 		rc = EXIT_USAGE;
@@ -441,6 +489,7 @@ static int become_daemon(struct setup *s, int *notify)
 		rc = EXIT_USAGE;
 	}
 	if (rc) {
+		daemon_remove_pid(&s->pid);   /* no pid file of a sensor that never ran */
 		/* Detached, stderr is /dev/null: the parent says it. */
 		if (*notify >= 0)
 			daemon_ready(*notify, rc, err);
@@ -459,7 +508,7 @@ static int run_live(struct setup *s)
 		.promisc = !s->opt.no_promisc, .immediate = s->opt.immediate, .bpf = s->opt.bpf,
 	};
 	enum capture_error why;
-	FILE *statsfp = stderr;
+	FILE *statsfp = s->statsfp ? s->statsfp : stderr;
 	int rc, notify;
 
 	memcpy(lo.ifaces, s->opt.ifaces, sizeof(lo.ifaces));
@@ -473,10 +522,7 @@ static int run_live(struct setup *s)
 		capture_close(cap);
 		return EXIT_RUNTIME;
 	}
-	if (s->opt.stats_file && !(statsfp = fopen(s->opt.stats_file, "a"))) {
-		fail_line("--stats-file %s: %s", s->opt.stats_file, strerror(errno));
-		rc = EXIT_RUNTIME;
-	} else if ((rc = become_daemon(s, &notify)) == 0) {
+	if ((rc = become_daemon(s, &notify)) == 0) {
 		daemon_ready(notify, 0, NULL);
 		rc = live_loop(s, e, cap, &statsfp);
 		/* Stopping: requests whose deadline passed are reported, the
@@ -484,11 +530,12 @@ static int run_live(struct setup *s)
 		engine_finish(e);
 		if (!s->opt.quiet_stats)
 			write_live_stats(e, cap, statsfp, s->opt.stats_syslog);
-		if (s->opt.pid_file)
-			unlink(s->opt.pid_file);
+		daemon_remove_pid(&s->pid);
 	}
 	if (statsfp && statsfp != stderr)
 		fclose(statsfp);
+	s->statsfp = NULL;
+	fileio_out_free(&s->stats_loc);
 	engine_free(e);
 	capture_close(cap);
 	return rc;
@@ -524,6 +571,10 @@ int main(int argc, char **argv)
 			rc = replay(&s);
 	}
 	syslog_shutdown();
+	daemon_remove_pid(&s.pid);   /* every way out */
+	if (s.statsfp)
+		fclose(s.statsfp);
+	fileio_out_free(&s.stats_loc);
 	output_free(s.out);
 	geoip_free(s.geo);
 	rules_free(s.rules);

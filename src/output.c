@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fileio.h"
 #include "output.h"
 
 struct sink {
@@ -35,8 +36,17 @@ int output_add(struct output *o, const struct sink_ops *ops, void *self)
 
 struct file_sink {
 	FILE *fp;
-	char *path;          /* NULL: a stream we do not own */
+	int owned;               /* 0: a stream we do not own (stdout) */
+	struct fileio_out loc;   /* the file's directory, kept open, and name */
 };
+
+/* Why the last file open or reopen failed (one line, for main.c). */
+static char last_error[FILEIO_ERR_LEN];
+
+const char *output_last_error(void)
+{
+	return last_error;
+}
 
 static int file_write(void *self, const char *line, size_t len)
 {
@@ -52,13 +62,18 @@ static int file_flush(void *self)
 	return fflush(s->fp) == 0 ? 0 : -1;
 }
 
-/* logrotate moved the file away: write to a new one of the same name. */
+/* logrotate moved the file away: write to a new one of the same name, in
+ * the directory opened at start (the same one after a chroot), with the
+ * checks of the first open: no link followed, a regular file of its own.
+ * The first open was made with the rights of the user the sensor runs as
+ * after dropping root (main.c), so this one, made as that user, has the
+ * same rights: a file that could be opened at start can be reopened. */
 static int file_reopen(void *self)
 {
 	struct file_sink *s = self;
-	if (!s->path)
+	if (!s->owned)
 		return fflush(s->fp);
-	FILE *fp = fopen(s->path, "a");
+	FILE *fp = fileio_out_append(&s->loc, last_error);
 	if (!fp)
 		return -1;
 	fclose(s->fp);
@@ -69,9 +84,9 @@ static int file_reopen(void *self)
 static void file_close(void *self)
 {
 	struct file_sink *s = self;
-	if (s->path) {
+	if (s->owned) {
 		fclose(s->fp);
-		free(s->path);
+		fileio_out_free(&s->loc);
 	} else {
 		fflush(s->fp);
 	}
@@ -99,20 +114,22 @@ int output_add_stream(struct output *o, void *file)
 	return 0;
 }
 
-int output_add_file(struct output *o, const char *path)
+int output_add_file(struct output *o, const char *path, gid_t own_gid)
 {
 	struct file_sink *s = calloc(1, sizeof(*s));
-	if (!s)
+	if (!s) {
+		snprintf(last_error, sizeof(last_error), "%.400s: out of memory", path);
 		return -1;
-	s->path = strdup(path);
-	s->fp = s->path ? fopen(path, "a") : NULL;
-	if (!s->fp || output_add(o, &file_ops, s)) {
-		int e = errno;
-		if (s->fp)
+	}
+	s->owned = 1;
+	if (fileio_out_init(&s->loc, path, own_gid, last_error) || !(s->fp = fileio_out_append(&s->loc, last_error)) ||
+	    output_add(o, &file_ops, s)) {
+		if (s->fp) {
+			snprintf(last_error, sizeof(last_error), "%.400s: too many outputs", path);
 			fclose(s->fp);
-		free(s->path);
+		}
+		fileio_out_free(&s->loc);
 		free(s);
-		errno = e;
 		return -1;
 	}
 	return 0;

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct sink_ops {
 	const char *kind;
@@ -33,8 +34,13 @@ struct output *output_new(void);
 int output_add(struct output *o, const struct sink_ops *ops, void *self);
 /* JSON Lines to a stream the caller owns (stdout). */
 int output_add_stream(struct output *o, void *file /* FILE * */);
-/* JSON Lines appended to a file; -1 with errno set. */
-int output_add_file(struct output *o, const char *path);
+/* JSON Lines appended to a file, opened as fileio.h says for outputs (no
+ * symbolic link, a regular file of its own, a directory no stranger may
+ * write: own_gid is the sensor's group); reopen opens the name again in
+ * the same directory.  -1 with output_last_error() set. */
+int output_add_file(struct output *o, const char *path, gid_t own_gid);
+/* The one-line reason the last file open or reopen failed. */
+const char *output_last_error(void);
 /* Each record handed to a callback (tests, fuzzing). */
 int output_add_callback(struct output *o, void (*fn)(const char *line, size_t len, void *arg), void *arg);
 int output_write(struct output *o, const char *line, size_t len);
