@@ -32,7 +32,9 @@ int fileio_open_regular(const char *path, char err[FILEIO_ERR_LEN])
 	 * waiting for a writer; the check below then refuses it. */
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, FILEIO_ERR_LEN, "%.400s: %s", path, strerror(errno));
+		int e = errno;
+		snprintf(err, FILEIO_ERR_LEN, "%.400s: %s", path, strerror(e));
+		errno = e;
 		return -1;
 	}
 	if (fstat(fd, &st)) {
@@ -43,7 +45,8 @@ int fileio_open_regular(const char *path, char err[FILEIO_ERR_LEN])
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, FILEIO_ERR_LEN, "%.400s: %s, not a regular file: refused", path, kind_of(st.st_mode));
 		close(fd);
-		return -1;
+		errno = 0;
+		return -2;
 	}
 	int fl = fcntl(fd, F_GETFL);
 	if (fl >= 0)
@@ -68,7 +71,7 @@ int fileio_check_regular(const char *path, char err[FILEIO_ERR_LEN])
 {
 	int fd = fileio_open_regular(path, err);
 	if (fd < 0)
-		return -1;
+		return fd;
 	close(fd);
 	return 0;
 }

@@ -24,11 +24,14 @@
 #define FILEIO_ERR_LEN 512
 
 /* A regular file opened for reading without blocking on a FIFO; the
- * descriptor is returned in blocking mode.  -1 with err "PATH: why". */
+ * descriptor is returned in blocking mode.  -1 (cannot open, errno kept)
+ * or -2 (not a regular file), with err "PATH: why". */
 int fileio_open_regular(const char *path, char err[FILEIO_ERR_LEN]);
 /* The same as a stdio stream ("r"). */
 FILE *fileio_fopen_regular(const char *path, char err[FILEIO_ERR_LEN]);
-/* Only checks (for libraries that open the file by name themselves). */
+/* Only checks (for libraries that open the file by name themselves):
+ * 0; -1 when it cannot be opened (errno kept: the library may say it its
+ * way); -2 when it is not a regular file.  err set on both. */
 int fileio_check_regular(const char *path, char err[FILEIO_ERR_LEN]);
 
 /* An output file: its directory, kept open, and its name in it. */

@@ -93,8 +93,8 @@ int geoip_open(struct geoip *g, const char *path, char err[GEOIP_ERR_LEN])
 	}
 	db = &g->db[g->n];
 	/* libmaxminddb opens by name: a FIFO would block it forever. */
-	if (fileio_check_regular(path, err))
-		return -1;
+	if (fileio_check_regular(path, err) == -2)
+		return -1;   /* any other failure: libmaxminddb says it below */
 	errno = 0;
 	st = MMDB_open(path, MMDB_MODE_MMAP, db);
 	if (st == MMDB_FILE_OPEN_ERROR || st == MMDB_IO_ERROR) {

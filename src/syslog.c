@@ -873,7 +873,7 @@ static int load_tls(struct dest *d, const struct syslog_config *c, char err[SYSL
 	const char *flags[] = { "--syslog-ca", "--syslog-cert", "--syslog-key" };
 	for (size_t i = 0; i < 3; i++) {
 		char ferr[FILEIO_ERR_LEN];
-		if (files[i] && fileio_check_regular(files[i], ferr)) {
+		if (files[i] && fileio_check_regular(files[i], ferr) == -2) {
 			snprintf(err, SYSLOG_ERR_LEN, "%s %.480s", flags[i], ferr);
 			return -1;
 		}

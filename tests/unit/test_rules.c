@@ -468,7 +468,7 @@ Test(rules, unreadable_file)
 
 	cr_assert_eq(mkdir(path, 0700), 0);
 	cr_assert_eq(rules_load_file(r, path, known, NULL, err), -1);
-	snprintf(want, sizeof(want), "%s:1: read error: Is a directory", path);
+	snprintf(want, sizeof(want), "%s: a directory, not a regular file: refused", path);
 	cr_assert_str_eq(err, want);
 	cr_assert_eq(rmdir(path), 0);
 	remove_tmpdir();
