@@ -9,7 +9,8 @@
 #    "x1367ids" user, the sensor must drop to it instead.)
 #  - --chroot DIR: the process's root is DIR.
 #  - Daemon mode (no --foreground): the command returns 0, the pid file
-#    names the daemon, which captures and stops on SIGTERM; a daemon that
+#    names the daemon, which captures and stops on SIGTERM leaving no pid
+#    file behind; a daemon that
 #    cannot drop privileges (-u no-such-user) must say so before the command
 #    returns, exit 2.
 #  - As the systemd unit runs it: root limited to the unit's
@@ -42,6 +43,10 @@ tuid=$(id -u "$tuser") tgid=$(id -g "$tuser") tgroup=$(id -gn "$tuser")
 tgroups=$(id -G "$tuser" | tr ' ' '\n' | sort -n | tr '\n' ' ')
 note "test user $tuser: uid $tuid, gid $tgid, groups $tgroups"
 chmod 755 "$work"   # the dropped sensor may look at files under it
+# The live sensor opens -w and --stats-file with the rights of the user it
+# becomes (never root's): the work directory is that user's, like the log
+# directory of the README's set-up.
+chown "$tuser" "$work"
 
 exceptions=$top_srcdir/pcaps/synthetic/modbus-exceptions.pcap   # 28 packets, 10 records
 etcp=$top_srcdir/pcaps/synthetic/echonet-tcp.pcap               # 11 packets, 2 records
@@ -162,7 +167,8 @@ if [ "$rc" -eq 0 ] && [ -n "$dpid" ] && [ "$(readlink "/proc/$dpid/exe")" = "$(r
 			set -- $(stat_of "$work/daemon.stats" packets)
 			[ "$1" = 11 ] && ok "daemon: stops on SIGTERM, last statistics: 11 packets" ||
 				ko "daemon: last statistics count $1 packets, wanted 11"
-			[ -e "$work/daemon.pid" ] && note "daemon: the pid file is left behind after SIGTERM"
+			[ -e "$work/daemon.pid" ] && ko "daemon: the pid file is left behind after SIGTERM" ||
+				ok "daemon: no pid file left behind after SIGTERM"
 		fi
 	else
 		ko "daemon: not capturing within 15 s"
@@ -178,6 +184,8 @@ rc=$?
 dpid=$(cat "$work/daemon2.pid" 2>/dev/null)
 [ -n "$dpid" ] && echo "$dpid" >"$work/bad.daemon-pid"
 grep -v '^x1367ids: .*: no dissector ".*" is loaded' "$work/daemon2.err" >"$work/daemon2.why"
+[ -e "$work/daemon2.pid" ] && ko "daemon, -u no-such-user: a pid file is left behind" ||
+	ok "daemon, -u no-such-user: no pid file left behind"
 if [ "$rc" -eq 2 ] && [ "$(wc -l <"$work/daemon2.why")" -eq 1 ] && grep -q '^x1367ids: .*no-such-user' "$work/daemon2.why"; then
 	ok "daemon, -u no-such-user: exit 2, $(cat "$work/daemon2.why")"
 else
