@@ -187,7 +187,7 @@ static int configure(struct setup *s, int argc, char **argv)
 		return fail_line("%s", "nothing to read: give -r FILE or -i IFACE (see --help)"), -1;
 	if (s->opt.read_file && s->opt.n_ifaces)
 		return fail_line("%s", "-r and -i exclude each other"), -1;
-	if (s->opt.n_ifaces && !s->opt.foreground && !s->opt.write_file && !s->opt.check_config)
+	if (s->opt.n_ifaces && !s->opt.foreground && !s->opt.write_file)
 		return fail_line("%s", "a daemon has no standard output: give -w PATH, or --foreground"), -1;
 	if (reporter_text(s->opt.reporter_ip, s->reporter))
 		return fail_line("--reporter-ip: \"%s\" is not an IPv4 or IPv6 address", s->opt.reporter_ip), -1;
