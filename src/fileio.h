@@ -52,7 +52,8 @@ int fileio_out_init(struct fileio_out *o, const char *path, gid_t own_gid, char 
  * descriptor or -1 with err. */
 int fileio_out_open(struct fileio_out *o, int flags, mode_t mode, char err[FILEIO_ERR_LEN]);
 /* fileio_out_open() for appending (mode 0666 less the umask), as a stdio
- * stream.  NULL with err. */
+ * stream; a character device is also accepted (-w /dev/null).  NULL with
+ * err. */
 FILE *fileio_out_append(struct fileio_out *o, char err[FILEIO_ERR_LEN]);
 /* Safe on a zeroed one. */
 void fileio_out_free(struct fileio_out *o);
