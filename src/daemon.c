@@ -210,14 +210,20 @@ int daemon_write_pid(struct daemon_pidfile *pf, const char *path, gid_t own_gid,
 		return -1;
 	}
 	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (fstat(pf->fd, &st) || ftruncate(pf->fd, 0) || pwrite(pf->fd, buf, (size_t)n, 0) != n) {
+	if (fstat(pf->fd, &st) == 0) {
+		/* Ours from now on: removed even if the write below fails.  The
+		 * descriptor stays open (to empty the file if the drop leaves no
+		 * right to remove it): a root file the dropped sensor can write
+		 * into, but only this one, which names it. */
+		pf->dev = st.st_dev;
+		pf->ino = st.st_ino;
+		pf->written = 1;
+	}
+	if (!pf->written || ftruncate(pf->fd, 0) || pwrite(pf->fd, buf, (size_t)n, 0) != n) {
 		snprintf(err, DAEMON_ERR_LEN, "--pid-file %.200s: %s", path, strerror(errno));
 		daemon_remove_pid(pf);
 		return -1;
 	}
-	pf->dev = st.st_dev;
-	pf->ino = st.st_ino;
-	pf->written = 1;
 	return 0;
 }
 
