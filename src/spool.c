@@ -550,6 +550,7 @@ static void place_head(struct spool *s, int parsed, const char *why, const char 
 	}
 	const struct seg *last = &s->segs[s->nseg - 1];
 	struct seg *g = NULL;
+	struct spool_pos was = s->head;
 	if (parsed > 0) {
 		g = seg_find(s, s->head.seg);
 		if (s->head.seg > last->no)
@@ -591,6 +592,10 @@ static void place_head(struct spool *s, int parsed, const char *why, const char 
 		}
 	}
 	s->st.at_open = s->total_n;
+	/* a head that was not believed must not be believed later either (a
+	 * segment it names may exist by then) */
+	if (parsed && (s->head.seg != was.seg || s->head.off != was.off) && write_head(s, s->head))
+		s->st.io_errors++;
 }
 
 static int mkdirs(const char *dir)

@@ -402,6 +402,29 @@ Test(spool_damage, head_minus_1, .init = setup, .fini = teardown)
 	expect_all_delivered();
 }
 
+Test(spool_damage, head_naming_the_next_segment, .init = setup, .fini = teardown)
+{
+	static int got[2000];
+	struct spool_stats st;
+
+	three_segments();
+	write_head("4 0\n");
+	expect_all_delivered();
+	/* a run that spools into segment 4 and delivers nothing: the next one
+	 * must not take the old head for true now that segment 4 exists */
+	run_appending(NEW, 3);
+	cr_assert(seg_exists(4));
+	struct spool *s = open_spool();
+	cr_assert(seg_exists(1) && seg_exists(2) && seg_exists(3), "a segment with undelivered records was unlinked");
+	spool_get_stats(s, &st);
+	cr_assert_eq(st.at_open, 903);
+	int n = drain(s, got, 2000, NULL), at = 0;
+	expect_range(got, n, &at, 0, 899);
+	expect_range(got, n, &at, NEW, NEW + 2);
+	cr_assert_eq(n, at);
+	spool_close(s);
+}
+
 Test(spool_damage, head_past_the_end_of_its_segment, .init = setup, .fini = teardown)
 {
 	three_segments();
