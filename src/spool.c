@@ -336,8 +336,13 @@ static int list_segments(struct spool *s, uint64_t *max)
 		if (!kind || fstatat(s->dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW))
 			continue;
 		if (kind < 0 || !S_ISREG(sb.st_mode)) {
+			char shown[64];
+			size_t k = 0;
+			for (const char *c = de->d_name; *c && k < sizeof(shown) - 1; c++)
+				shown[k++] = *c >= 0x20 && *c < 0x7f ? *c : '?';   /* one line, whatever the name */
+			shown[k] = '\0';
 			s->st.foreign++;
-			say(s, "%.100s: %s: left alone, not read", de->d_name,
+			say(s, "%s: %s: left alone, not read", shown,
 			    kind < 0 ? "not a segment name this spool writes" : "not a regular file");
 			if (kind < 0)
 				continue;

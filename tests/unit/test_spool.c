@@ -641,3 +641,17 @@ Test(spool_damage, segment_that_is_no_regular_file, .init = setup, .fini = teard
 	cr_assert(seg_exists(6));
 	cr_assert_eq(err_lines("not a regular file"), 2);
 }
+
+Test(spool_damage, segment_name_cannot_forge_a_line, .init = setup, .fini = teardown)
+{
+	struct spool_stats st;
+	run_appending(0, 10);
+	copy_file("seg-000000000001", "seg-000000000009\nx1367ids: forged");
+	struct spool *s = open_spool();
+	spool_get_stats(s, &st);
+	ASSERT_COUNTER(st, foreign, 1);
+	cr_assert_eq(st.at_open, 10);
+	spool_close(s);
+	cr_assert_eq(err_lines("seg-000000000009?x1367ids: forged: not a segment name this spool writes"), 1);
+	cr_assert_eq(err_lines("\n"), err_lines("x1367ids: spool "));   /* every line is the spool's */
+}
