@@ -22,6 +22,7 @@
 #define SEG_MAX 999999999999ull  /* the largest number a segment name holds */
 #define SCAN_CHUNK 16384
 #define RESYNC_BUDGET (64u << 20) /* bytes checksummed looking for the next record */
+#define CACHE (256u << 10)       /* read-ahead of the reader and the check at start */
 #define LOG_BURST 10             /* damage lines on stderr per LOG_WINDOW */
 #define LOG_WINDOW_USEC 60000000u
 
@@ -51,6 +52,11 @@ struct spool {
 	 * it again); logged_seg: the last segment whose damage was reported */
 	uint64_t dmg_seg, dmg_off, logged_seg;
 	uint64_t crc_work;                /* bytes checksummed (resync budget) */
+	/* bytes of segment cseg from coff, read ahead (only below the limit
+	 * of the time: bytes there never change) */
+	unsigned char *cbuf;
+	uint64_t cseg, coff;
+	size_t clen;
 };
 
 /* ---- reporting ----------------------------------------------------------- */
@@ -94,7 +100,8 @@ __attribute__((format(printf, 2, 3))) static void say(const struct spool *s, con
 
 /* ---- CRC-32 -------------------------------------------------------------- */
 
-static uint32_t crc_table[256];
+/* Slicing by 8: eight bytes per step (a full spool is checked at start). */
+static uint32_t crc_table[8][256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 static void crc_init(void)
@@ -103,8 +110,11 @@ static void crc_init(void)
 		uint32_t c = i;
 		for (int k = 0; k < 8; k++)
 			c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-		crc_table[i] = c;
+		crc_table[0][i] = c;
 	}
+	for (int t = 1; t < 8; t++)
+		for (uint32_t i = 0; i < 256; i++)
+			crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
 }
 
 uint32_t spool_crc32(uint32_t crc, const void *data, size_t len)
@@ -112,8 +122,14 @@ uint32_t spool_crc32(uint32_t crc, const void *data, size_t len)
 	const unsigned char *p = data;
 	pthread_once(&crc_once, crc_init);
 	crc = ~crc;
+	for (; len >= 8; p += 8, len -= 8) {
+		uint32_t a = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+		crc = crc_table[7][a & 0xff] ^ crc_table[6][(a >> 8) & 0xff] ^ crc_table[5][(a >> 16) & 0xff] ^
+		      crc_table[4][a >> 24] ^ crc_table[3][p[4]] ^ crc_table[2][p[5]] ^ crc_table[1][p[6]] ^
+		      crc_table[0][p[7]];
+	}
 	while (len--)
-		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+		crc = crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
 	return ~crc;
 }
 
@@ -148,15 +164,47 @@ static uint32_t rec_crc(uint64_t ts, const char *data, size_t len)
 
 /* ---- records ------------------------------------------------------------- */
 
+/* pread of len bytes at off of segment no (open as fd), all below limit,
+ * through the read-ahead: two small records cost one system call less
+ * than one. */
+static ssize_t seg_pread(struct spool *s, int fd, uint64_t no, void *dst, size_t len, uint64_t off, uint64_t limit)
+{
+	if (!s->cbuf || len > CACHE / 4)
+		return pread(fd, dst, len, (off_t)off);
+	if (s->cseg != no || off < s->coff || off - s->coff > s->clen || s->clen - (off - s->coff) < len) {
+		size_t want = limit - off < CACHE ? (size_t)(limit - off) : CACHE;
+		ssize_t n = pread(fd, s->cbuf, want, (off_t)off);
+		s->clen = 0;
+		if (n < 0)
+			return -1;
+		s->cseg = no;
+		s->coff = off;
+		s->clen = (size_t)n;
+		if ((size_t)n < len) {
+			memcpy(dst, s->cbuf, (size_t)n);
+			return n;
+		}
+	}
+	memcpy(dst, s->cbuf + (off - s->coff), len);
+	return (ssize_t)len;
+}
+
+static void cache_drop(struct spool *s, uint64_t no)
+{
+	if (s->cseg == no)
+		s->clen = 0;
+}
+
 /* Whether a whole record with a valid CRC starts at off of fd, whose
  * readable bytes end at limit: 1 (its header in h; with data, its bytes
  * malloc'ed and NUL-terminated in *data), 0 no, -1 an I/O error or no
  * memory. */
-static int rec_at(struct spool *s, int fd, uint64_t off, uint64_t limit, unsigned char h[REC_HDR], char **data)
+static int rec_at(struct spool *s, int fd, uint64_t no, uint64_t off, uint64_t limit, unsigned char h[REC_HDR],
+		  char **data)
 {
 	if (off > limit || limit - off < REC_HDR)
 		return 0;
-	ssize_t n = pread(fd, h, REC_HDR, (off_t)off);
+	ssize_t n = seg_pread(s, fd, no, h, REC_HDR, off, limit);
 	if (n != REC_HDR)
 		return n < 0 ? -1 : 0;
 	uint32_t len = get32(h + 4);
@@ -169,7 +217,7 @@ static int rec_at(struct spool *s, int fd, uint64_t off, uint64_t limit, unsigne
 		char *buf = malloc((size_t)len + 1);
 		if (!buf)
 			return -1;
-		n = pread(fd, buf, len, (off_t)p);
+		n = seg_pread(s, fd, no, buf, len, p, limit);
 		if (n != (ssize_t)len || spool_crc32(crc, buf, len) != get32(h + 16)) {
 			free(buf);
 			return n < 0 ? -1 : 0;
@@ -181,7 +229,7 @@ static int rec_at(struct spool *s, int fd, uint64_t off, uint64_t limit, unsigne
 	unsigned char chunk[SCAN_CHUNK];
 	for (uint32_t left = len; left;) {
 		size_t k = left < sizeof(chunk) ? left : sizeof(chunk);
-		n = pread(fd, chunk, k, (off_t)p);
+		n = seg_pread(s, fd, no, chunk, k, p, limit);
 		if (n != (ssize_t)k)
 			return n < 0 ? -1 : 0;
 		crc = spool_crc32(crc, chunk, k);
@@ -195,7 +243,7 @@ static int rec_at(struct spool *s, int fd, uint64_t off, uint64_t limit, unsigne
  * valid CRC starts (looking for its magic), else limit (none, or
  * RESYNC_BUDGET bytes checksummed in vain: a file built to make the search
  * quadratic costs its segment's rest, not the sensor's time).  0 or -1. */
-static int resync(struct spool *s, int fd, uint64_t off, uint64_t limit, uint64_t *next)
+static int resync(struct spool *s, int fd, uint64_t no, uint64_t off, uint64_t limit, uint64_t *next)
 {
 	unsigned char buf[SCAN_CHUNK], h[REC_HDR];
 	uint64_t budget_end = s->crc_work + RESYNC_BUDGET;
@@ -210,7 +258,7 @@ static int resync(struct spool *s, int fd, uint64_t off, uint64_t limit, uint64_
 			return 0;
 		const unsigned char *q = buf;
 		while ((q = memmem(q, (size_t)n - (size_t)(q - buf), "X1SR", 4))) {
-			int rc = rec_at(s, fd, p + (uint64_t)(q - buf), limit, h, NULL);
+			int rc = rec_at(s, fd, no, p + (uint64_t)(q - buf), limit, h, NULL);
 			if (rc < 0)
 				return -1;
 			if (rc) {
@@ -466,6 +514,7 @@ static void drop_before(struct spool *s, uint64_t seg)
 			char name[32];
 			seg_name(s->segs[i].no, name);
 			unlinkat(s->dirfd, name, 0);
+			cache_drop(s, s->segs[i].no);
 			s->total_bytes -= s->segs[i].size;
 			if (s->rfd >= 0 && s->rfd_seg == s->segs[i].no) {
 				close(s->rfd);
@@ -498,7 +547,7 @@ static int scan_segment(struct spool *s, struct seg *g, uint64_t from, uint64_t 
 	if (fd < 0)
 		return -1;
 	while (off < g->size) {
-		int rc = rec_at(s, fd, off, g->size, h, NULL);
+		int rc = rec_at(s, fd, g->no, off, g->size, h, NULL);
 		if (rc < 0)
 			goto fail;
 		if (rc) {
@@ -512,7 +561,7 @@ static int scan_segment(struct spool *s, struct seg *g, uint64_t from, uint64_t 
 			off = end;
 			continue;
 		}
-		if (resync(s, fd, off, g->size, &next))
+		if (resync(s, fd, g->no, off, g->size, &next))
 			goto fail;
 		if (!found && next > from) {
 			found = 1;
@@ -633,6 +682,7 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes, char err[SPOOL_ERR
 	}
 	s->dirfd = s->lockfd = s->wfd = s->rfd = -1;
 	pthread_mutex_init(&s->mu, NULL);
+	s->cbuf = malloc(CACHE);   /* without it, reads go straight to the files */
 	s->max_bytes = max_bytes;
 	s->seg_size = max_bytes / 8;
 	if (s->seg_size < 65536)
@@ -683,8 +733,10 @@ static int new_segment(struct spool *s)
 		seg_name(s->wseg, name);
 		/* never over an existing file: it may hold records */
 		s->wfd = openat(s->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (s->wfd >= 0)
+		if (s->wfd >= 0) {
+			cache_drop(s, s->wseg);
 			break;
+		}
 		if (errno != EEXIST)
 			return -1;
 		say(s, "%s appeared since the start: left alone, records go to the next segment", name);
@@ -778,7 +830,7 @@ static int read_one(struct spool *s, uint64_t limit, struct spool_rec *r)
 {
 	unsigned char h[REC_HDR];
 	char *data = NULL;
-	int rc = rec_at(s, s->rfd, s->rd.off, limit, h, &data);
+	int rc = rec_at(s, s->rfd, s->rd.seg, s->rd.off, limit, h, &data);
 	if (rc < 0)
 		return -1;
 	if (rc) {
@@ -791,7 +843,7 @@ static int read_one(struct spool *s, uint64_t limit, struct spool_rec *r)
 		return 1;
 	}
 	uint64_t next;
-	if (resync(s, s->rfd, s->rd.off, limit, &next))
+	if (resync(s, s->rfd, s->rd.seg, s->rd.off, limit, &next))
 		return -1;
 	uint64_t lost = count_damage(s, s->rfd, s->rd.seg, s->rd.off, next);
 	if (lost) {
@@ -880,6 +932,7 @@ void spool_close(struct spool *s)
 		close(s->dirfd);
 	pthread_mutex_destroy(&s->mu);
 	free(s->segs);
+	free(s->cbuf);
 	free(s->dir);
 	free(s);
 }
