@@ -165,8 +165,8 @@ static uint32_t rec_crc(uint64_t ts, const char *data, size_t len)
 /* ---- records ------------------------------------------------------------- */
 
 /* pread of len bytes at off of segment no (open as fd), all below limit,
- * through the read-ahead: two small records cost one system call less
- * than one. */
+ * through the read-ahead: a run of small records costs one system call
+ * per CACHE bytes, not two per record. */
 static ssize_t seg_pread(struct spool *s, int fd, uint64_t no, void *dst, size_t len, uint64_t off, uint64_t limit)
 {
 	if (!s->cbuf || len > CACHE / 4)
