@@ -1171,6 +1171,9 @@ void syslog_stats_json(struct json_object *into)
 		json_object_object_add(o, "spool_replayed", json_object_new_uint64(ss.at_open));
 		json_object_object_add(o, "spool_written", json_object_new_uint64(ss.appended));
 		json_object_object_add(o, "spool_corrupt", json_object_new_uint64(ss.corrupt));
+		json_object_object_add(o, "spool_corrupt_bytes", json_object_new_uint64(ss.corrupt_bytes));
+		json_object_object_add(o, "spool_foreign", json_object_new_uint64(ss.foreign));
+		json_object_object_add(o, "spool_head_reset", json_object_new_uint64(ss.head_reset));
 		json_object_object_add(o, "spool_errors", json_object_new_uint64(d->spool_errors + ss.io_errors));
 		json_object_object_add(o, "last_error", json_object_new_string(d->last_error));
 		pthread_mutex_unlock(&d->mu);
