@@ -22,9 +22,12 @@ from datetime import datetime, timezone
 # reassembly delivers them once each.  Its expected records file pins them.
 CAPTURES = {"modbus_test_data_part1.pcap": "equal", "modbus_test_data_part2.pcap": "equal",
             "modbusSmall.pcap": "equal", "fuzz-72.pcap": "subset", "fuzz-1011.pcap": "equal"}
-# The same for captures of real peers made here (pcaps/real): one
-# transaction id twice in one segment, answered in order.
-REAL_CAPTURES = {"modbus-same-tid.pcap": "equal"}
+# The same for the Modbus captures of real peers made here (pcaps/real):
+# pymodbus' exceptions, one transaction id twice in one segment, a poller
+# that pauses (no exception: the sensor must report none either), the
+# Appendix I.1 scan.
+REAL_CAPTURES = {"modbus-same-tid.pcap": "equal", "modbus-pymodbus.pcap": "equal",
+                 "modbus-poller-pause.pcap": "equal", "appendix-i1-scan.pcap": "equal"}
 
 
 def tshark(path, *args):
