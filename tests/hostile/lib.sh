@@ -26,6 +26,13 @@ pcaps=$top_srcdir/pcaps
 case_name=$(basename "$0" .sh)
 work=$(mktemp -d "${TMPDIR:-/tmp}/x1367-hostile.XXXXXX")
 chmod 755 "$work"   # the dropped sensor may look inside
+# A private, writable copy of the tables (cases add files to it; distcheck's
+# source tree is read-only), where the sensor's user can read them after the
+# drop, which a tree in a private directory (a clone under mktemp -d, a home
+# directory) is not.
+cp -R "$top_srcdir/rules" "$work/rules"
+chmod -R u+w,go+rX,go-w "$work/rules"
+rules=$work/rules
 hostile_user_made=
 
 hostile_cleanup() {
