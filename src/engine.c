@@ -916,6 +916,7 @@ static json_object *txn_json(const struct engine *e)
 	add_u64(o, "pollers_stopped", s->poller_stopped);
 	add_u64(o, "senders_still_talking", s->still_talking);
 	add_u64(o, "silence_devices_dropped", s->dropped_table_full);
+	add_u64(o, "silence_addresses_dropped", s->requests_dropped);
 	return o;
 }
 

@@ -51,7 +51,8 @@ struct silence_stats {
 	uint64_t came_back;                /* a silent device spoke again */
 	uint64_t poller_stopped;           /* polled device quiet because nobody asked */
 	uint64_t still_talking;            /* limit passed, but it spoke meanwhile */
-	uint64_t requests_dropped;         /* addresses not tracked: table full */
+	uint64_t requests_dropped;         /* addresses not tracked: table full
+	                                    * (silence_addresses_dropped) */
 };
 
 struct silence;

@@ -254,3 +254,17 @@ Test(silence, requests_and_answers_of_unknown_devices_are_ignored)
 	cr_assert_eq(silence_stats(s)->devices, 0);
 	silence_free(s);
 }
+
+Test(silence, the_address_table_is_bounded_and_counted)
+{
+	struct x1367_addr a;
+	struct silence *s = silence_new(2, 3, 3, NULL, NULL);
+	const char *ips[] = {"192.0.2.1", "192.0.2.2", "192.0.2.3"};
+	for (size_t i = 0; i < 3; i++) {
+		cr_assert_eq(addr_parse(ips[i], &a), 0);
+		silence_asked(s, &owner, NULL, &a, S);
+		silence_heard(s, &owner, NULL, &a, 2 * S);
+	}
+	cr_assert_eq(silence_stats(s)->requests_dropped, 2, "the third address, asked and heard");
+	silence_free(s);
+}
