@@ -31,6 +31,7 @@
 #include "plugin.h"
 #include "registry.h"
 #include "rules.h"
+#include "x1367_codes.h"
 #include "syslog.h"
 
 #define EXIT_RUNTIME 1
@@ -181,7 +182,7 @@ static int configure(struct setup *s, int argc, char **argv)
 		return fail_line("%s", err), -1;
 	paths_defaults(&s->defaults, NULL);
 	s->rules_dir = s->opt.rules_dir ? s->opt.rules_dir : s->defaults.rules_dir;
-	if (s->opt.show_help || s->opt.show_version)
+	if (s->opt.show_help || s->opt.show_version || s->opt.list_codes)
 		return 0;
 	if (!s->opt.read_file && !s->opt.n_ifaces && !s->opt.check_config)
 		return fail_line("%s", "nothing to read: give -r FILE or -i IFACE (see --help)"), -1;
@@ -554,6 +555,11 @@ int main(int argc, char **argv)
 		rc = 0;
 	} else if (s.opt.show_version) {
 		printf("x1367ids %s (dissector ABI %d.%d)\n", PACKAGE_VERSION, X1367_ABI_MAJOR, X1367_ABI_MINOR);
+		rc = 0;
+	} else if (s.opt.list_codes) {
+		const char *code, *msg, *cls;
+		for (size_t i = 0; x1367_code_row(i, &code, &msg, &cls); i++)
+			printf("%s\t%s\t%s\n", code, msg, cls);
 		rc = 0;
 	} else if (s.opt.check_config) {
 		fprintf(stderr, "x1367ids: configuration ok (%zu dissectors, %zu mapping rows from %s)\n", s.reg.n,

@@ -333,6 +333,21 @@ static int parse_vendor(struct row_ctx *c, const char *tok, struct rule *out)
 	return upper_hex_copy(tok, out->vendor_code, sizeof(out->vendor_code));
 }
 
+/* "00 10 11 ... FF, E0-EF, 1E/2E/3E/4E + more hex digits": from the one
+ * table (x1367_code_row). */
+static const char *valid_codes(char *buf, size_t cap)
+{
+	const char *code, *msg, *cls;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; x1367_code_row(i, &code, &msg, &cls) && n < cap; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? " " : "", code);
+	if (n < cap)
+		snprintf(buf + n, cap - n, "; extended: 1E/2E/3E/4E followed by hex pairs");
+	return buf;
+}
+
 static int parse_x1367(struct row_ctx *c, const char *tok, struct rule *out)
 {
 	if (strcmp(tok, "-") == 0) {
@@ -343,8 +358,11 @@ static int parse_x1367(struct row_ctx *c, const char *tok, struct rule *out)
 	if (upper_hex_copy(tok, out->x1367_code, sizeof(out->x1367_code)) != 0)
 		return fail(c, "X.1367 code too long (%zu digits, at most %zu)", strlen(tok),
 			    X1367_MAX_DIGITS);
-	if (!x1367_code_valid(out->x1367_code))
-		return fail(c, "unknown X.1367 code \"%s\"", tok);
+	if (!x1367_code_valid(out->x1367_code)) {
+		char valid[160];
+		return fail(c, "unknown X.1367 code \"%.40s\" (valid: %s, or - for no record)", tok,
+			    valid_codes(valid, sizeof(valid)));
+	}
 	return 0;
 }
 

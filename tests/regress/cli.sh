@@ -40,6 +40,21 @@ expect_exit 0 "--version" --version
 grep -q '^x1367ids [0-9]' "$work/out" || ko "--version prints the version"
 expect_exit 0 "--help" --help
 grep -q -- '--reporter-ip' "$work/out" || ko "--help lists the options"
+expect_exit 0 "--list-codes" --list-codes
+cp "$work/out" "$work/codes"
+if grep -q "^30	Invalid Command	command\$" "$work/codes" && grep -q "^E0-EF	Private Reason	private\$" "$work/codes"; then
+	ok "--list-codes prints code, message, class"
+else
+	ko "--list-codes prints code, message, class"
+fi
+# The lists in PLUGINS.md and the man page are --list-codes' output, row for row.
+sed -n '/^<!-- codes begin -->$/,/^<!-- codes end -->$/p' "$top_srcdir/docs/PLUGINS.md" |
+	sed -n 's/^| `\([^`]*\)` | \(.*\) | \(.*\) |$/\1	\2	\3/p' >"$work/codes.md"
+sed -n '/^\.\\" codes begin$/,/^\.\\" codes end$/p' "$top_srcdir/docs/x1367ids.8" | grep -v '^\.' >"$work/codes.man"
+cmp -s "$work/codes" "$work/codes.md" && ok "PLUGINS.md lists the codes of --list-codes" ||
+	{ ko "PLUGINS.md lists the codes of --list-codes"; diff "$work/codes" "$work/codes.md"; }
+cmp -s "$work/codes" "$work/codes.man" && ok "man page lists the codes of --list-codes" ||
+	{ ko "man page lists the codes of --list-codes"; diff "$work/codes" "$work/codes.man"; }
 expect_exit 2 "unknown flag" --no-such-flag
 expect_exit 2 "nothing to read" --rules "$rules"
 expect_exit 2 "stray argument" -r "$part1" extra
@@ -55,6 +70,8 @@ printf 'modbus 01 30 Illegal Function\nmodbus 02 3G Illegal Data Address\n' >"$w
 expect_exit 2 "bad rules row" -r "$part1" --rules "$work/badrules"
 grep -q 'modbus.map:2: unknown X.1367 code "3G"' "$work/err" && ok "bad rules row names file:line" ||
 	ko "bad rules row names file:line"
+grep -q 'unknown X.1367 code "3G" (valid: 00 10 11 12 1E 1F .* FF.*, or - for no record)' "$work/err" &&
+	ok "bad X.1367 code names the valid ones" || ko "bad X.1367 code names the valid ones"
 
 printf 'reporter-ip = 192.0.2.7\nsensor-name = from-config # comment\n' >"$work/conf"
 "$sensor" --plugin-dir "$plugins" -c "$work/conf" -r "$part1" --rules "$rules" >"$work/out" 2>"$work/err"

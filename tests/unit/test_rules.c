@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "rules.h"
+#include "x1367_codes.h"
 
 static int known(const char *name, void *arg)
 {
@@ -197,14 +198,31 @@ Test(rules, vendor_odd_digits)
 		"t.map:1: vendor code \"123\" has an odd number of hex digits (write whole bytes)");
 }
 
+#define VALID_CODES \
+	" (valid: 00 10 11 12 1E 1F 20 21 22 23 2E 2F 30 31 3E 3F 40 41 42 4E 4F E0-EF FF;" \
+	" extended: 1E/2E/3E/4E followed by hex pairs, or - for no record)"
+
 Test(rules, unknown_x1367_code)
 {
-	refused("\n\nmodbus 01 3G x\n", "t.map:3: unknown X.1367 code \"3G\"");
-	refused("modbus 01 50 Reserved\n", "t.map:1: unknown X.1367 code \"50\"");
-	refused("modbus 01 2E0 x\n", "t.map:1: unknown X.1367 code \"2E0\"");
-	refused("modbus 01 0x30 x\n", "t.map:1: unknown X.1367 code \"0x30\"");
+	refused("\n\nmodbus 01 3G x\n", "t.map:3: unknown X.1367 code \"3G\"" VALID_CODES);
+	refused("modbus 01 50 Reserved\n", "t.map:1: unknown X.1367 code \"50\"" VALID_CODES);
+	refused("modbus 01 2E0 x\n", "t.map:1: unknown X.1367 code \"2E0\"" VALID_CODES);
+	refused("modbus 01 0x30 x\n", "t.map:1: unknown X.1367 code \"0x30\"" VALID_CODES);
 	refused("modbus 01 2E0102030405060708 x\n",
 		"t.map:1: X.1367 code too long (18 digits, at most 16)");
+}
+
+/* The valid codes the refusal names are the table's, every row of it. */
+Test(rules, unknown_code_names_the_table)
+{
+	const char *code, *msg, *cls;
+	char want[16];
+
+	cr_assert_eq(load("modbus 01 99 x\n"), -1);
+	for (size_t i = 0; x1367_code_row(i, &code, &msg, &cls); i++) {
+		snprintf(want, sizeof(want), " %s", code);
+		cr_assert(strstr(err, want), "\"%s\" not named in: %s", code, err);
+	}
 }
 
 Test(rules, duplicate_row)
