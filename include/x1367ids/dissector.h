@@ -288,7 +288,9 @@ struct x1367_report {
 };
 
 /* Named events every dissector may raise; they are counted per protocol
- * and summed in the statistics. */
+ * and summed in the statistics.  X1367_EV_RESPONSE_WITHOUT_REQUEST also
+ * counts in responses_without_request, like a report whose txn is NULL;
+ * an answer for which a parse call does both counts once. */
 #define X1367_EV_MALFORMED                "malformed"
 #define X1367_EV_RESPONSE_WITHOUT_REQUEST "response_without_request"
 #define X1367_EV_DUPLICATE_REQUEST        "duplicate_request"
