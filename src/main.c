@@ -122,7 +122,26 @@ static int reporter_text(const char *given, char out[ADDR_STR_MAX])
 static void warn_line(const char *msg, void *arg)
 {
 	(void)arg;
-	fprintf(stderr, "x1367ids: %s\n", msg);
+	fprintf(stderr, "x1367ids: warning: %s\n", msg);
+}
+
+/* A dissector without a mapping table turns every error into FF: said at
+ * start, in --check-config and on reload, once per dissector.  (Rows of a
+ * protocol no dissector has: rules_load_dir skips such a table with a
+ * warning, or refuses a table that mixes it with known ones.) */
+static void warn_missing_tables(const struct registry *reg, const struct rules *rules, const char *dir)
+{
+	char msg[512];
+
+	for (size_t i = 0; i < reg->n; i++) {
+		const char *name = reg->e[i].d->name;
+		if (rules_has_protocol(rules, name))
+			continue;
+		snprintf(msg, sizeof(msg),
+			 "dissector \"%.64s\" has no mapping table in %.300s: every error it reports will be FF "
+			 "(add %.64s.map)", name, dir, name);
+		warn_line(msg, NULL);
+	}
 }
 
 static int protocol_known(const char *name, void *arg)
@@ -204,6 +223,7 @@ static int configure(struct setup *s, int argc, char **argv)
 		rules_set_warn(s->rules, warn_line, NULL);
 	if (!s->rules || rules_load_dir(s->rules, s->rules_dir, protocol_known, &s->reg, err))
 		return fail_line("%s", s->rules ? err : "out of memory"), -1;
+	warn_missing_tables(&s->reg, s->rules, s->rules_dir);
 	if (s->opt.n_geoip && !(s->geo = geoip_new()))
 		return fail_line("%s", "out of memory"), -1;
 	for (size_t i = 0; i < s->opt.n_geoip; i++)
@@ -382,6 +402,7 @@ static void reload(struct setup *s, struct engine *e)
 		engine_set_rules(e, fresh);
 		rules_free(s->rules);
 		s->rules = fresh;
+		warn_missing_tables(&s->reg, fresh, s->rules_dir);
 		fprintf(stderr, "x1367ids: reloaded %zu mapping rows\n", rules_count(fresh));
 	}
 	if (output_reopen(s->out))

@@ -110,6 +110,14 @@ size_t rules_count(const struct rules *r)
 	return r ? r->n : 0;
 }
 
+int rules_has_protocol(const struct rules *r, const char *protocol)
+{
+	for (size_t i = 0; r && i < r->n; i++)
+		if (!strcmp(r->rows[i].protocol, protocol))
+			return 1;
+	return 0;
+}
+
 static int upper_hex_copy(const char *in, char *out, size_t cap)
 {
 	size_t i;
