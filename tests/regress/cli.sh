@@ -73,6 +73,26 @@ grep -q 'modbus.map:2: unknown X.1367 code "3G"' "$work/err" && ok "bad rules ro
 grep -q 'unknown X.1367 code "3G" (valid: 00 10 11 12 1E 1F .* FF.*, or - for no record)' "$work/err" &&
 	ok "bad X.1367 code names the valid ones" || ko "bad X.1367 code names the valid ones"
 
+# The rules directory and its tables are trusted as plugins are: owner root
+# or the sensor's user, not group/world writable, no symbolic link.
+mkdir -p "$work/trules" && cp "$rules"/*.map "$work/trules/" && chmod 755 "$work/trules" && chmod 644 "$work/trules"/*.map
+chmod 775 "$work/trules"
+expect_exit 2 "group-writable rules directory refused" -r "$part1" --rules "$work/trules"
+grep -q "trules: directory writable by group or others: refused (chmod go-w " "$work/err" &&
+	ok "rules directory refusal says what to do" || ko "rules directory refusal says what to do"
+expect_exit 2 "--check-config refuses it too" --check-config --rules "$work/trules"
+chmod 755 "$work/trules"; chmod 646 "$work/trules/modbus.map"
+expect_exit 2 "world-writable table refused" -r "$part1" --rules "$work/trules"
+grep -q "modbus.map: file writable by group or others: refused (chmod go-w " "$work/err" &&
+	ok "table refusal says what to do" || ko "table refusal says what to do"
+chmod 644 "$work/trules/modbus.map"
+mv "$work/trules/modbus.map" "$work/modbus.map.real" && ln -s "$work/modbus.map.real" "$work/trules/modbus.map"
+expect_exit 2 "symbolic link table refused" -r "$part1" --rules "$work/trules"
+grep -q "modbus.map: a symbolic link: refused" "$work/err" && ok "symbolic link refusal named" ||
+	ko "symbolic link refusal named"
+rm "$work/trules/modbus.map" && mv "$work/modbus.map.real" "$work/trules/modbus.map"
+expect_exit 0 "trusted copy of the rules accepted" --check-config --rules "$work/trules"
+
 printf 'reporter-ip = 192.0.2.7\nsensor-name = from-config # comment\n' >"$work/conf"
 "$sensor" --plugin-dir "$plugins" -c "$work/conf" -r "$part1" --rules "$rules" >"$work/out" 2>"$work/err"
 if [ $? -eq 0 ] && grep -q '"IP Address":"192.0.2.7"' "$work/out" && grep -q '"Sensor":"from-config"' "$work/out"; then

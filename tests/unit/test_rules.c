@@ -475,12 +475,13 @@ Test(rules, unreadable_file)
 	char path[256], want[RULES_ERR_LEN];
 
 	/* Root reads through any mode bits, so use what fails for everyone:
-	 * a dangling symlink, and a directory named like a table. */
+	 * a dangling symlink (refused as a link, before anything is opened),
+	 * and a directory named like a table. */
 	make_tmpdir();
 	snprintf(path, sizeof(path), "%s/a.map", tmpdir);
 	cr_assert_eq(symlink("/nonexistent/x1367.map", path), 0);
 	cr_assert_eq(rules_load_dir(r, tmpdir, known, NULL, err), -1);
-	snprintf(want, sizeof(want), "%s: No such file or directory", path);
+	snprintf(want, sizeof(want), "%s: a symbolic link: refused", path);
 	cr_assert_str_eq(err, want);
 	cr_assert_eq(unlink(path), 0);
 
@@ -493,6 +494,81 @@ Test(rules, unreadable_file)
 
 	cr_assert_eq(rules_load_file(r, "/nonexistent/x1367.map", known, NULL, err), -1);
 	cr_assert_str_eq(err, "/nonexistent/x1367.map: No such file or directory");
+}
+
+/* ---- trust: the plugin loader's rule (plugin_trusted) -------------------
+ * Whoever can write a table can silence any error by mapping it to "-". */
+
+Test(rules, group_or_world_writable_dir_refused)
+{
+	char want[RULES_ERR_LEN];
+
+	make_tmpdir();
+	write_file(tmpdir, "a.map", "modbus 01 30 x\n", 15);
+	cr_assert_eq(chmod(tmpdir, 0770), 0);
+	cr_assert_eq(rules_load_dir(r, tmpdir, known, NULL, err), -1);
+	snprintf(want, sizeof(want), "%s: directory writable by group or others: refused (chmod go-w %s)",
+		 tmpdir, tmpdir);
+	cr_assert_str_eq(err, want);
+	cr_assert_eq(chmod(tmpdir, 0757), 0);
+	cr_assert_eq(rules_load_dir(r, tmpdir, known, NULL, err), -1);
+	cr_assert_str_eq(err, want);
+	cr_assert_eq(rules_count(r), 0);
+	cr_assert_eq(chmod(tmpdir, 0755), 0);
+	cr_assert_eq(rules_load_dir(r, tmpdir, known, NULL, err), 0, "%s", err);
+	remove_tmpdir();
+}
+
+Test(rules, group_or_world_writable_file_refused)
+{
+	char path[128], want[RULES_ERR_LEN];
+
+	make_tmpdir();
+	write_file(tmpdir, "a.map", "modbus 01 30 x\n", 15);
+	snprintf(path, sizeof(path), "%s/a.map", tmpdir);
+	snprintf(want, sizeof(want), "%s: file writable by group or others: refused (chmod go-w %s)", path,
+		 path);
+	cr_assert_eq(chmod(path, 0664), 0);
+	cr_assert_eq(rules_load_dir(r, tmpdir, known, NULL, err), -1);
+	cr_assert_str_eq(err, want);
+	cr_assert_eq(chmod(path, 0646), 0);
+	cr_assert_eq(rules_load_file(r, path, known, NULL, err), -1);
+	cr_assert_str_eq(err, want);
+	cr_assert_eq(rules_count(r), 0);
+	remove_tmpdir();
+}
+
+Test(rules, symlinked_table_refused)
+{
+	char target[128], path[128], want[RULES_ERR_LEN];
+
+	/* Even to a good table: a link is where someone else's file gets in. */
+	make_tmpdir();
+	write_file(tmpdir, "good.txt", "modbus 01 30 x\n", 15);
+	snprintf(target, sizeof(target), "%s/good.txt", tmpdir);
+	snprintf(path, sizeof(path), "%s/a.map", tmpdir);
+	cr_assert_eq(symlink(target, path), 0);
+	cr_assert_eq(rules_load_dir(r, tmpdir, known, NULL, err), -1);
+	snprintf(want, sizeof(want), "%s: a symbolic link: refused", path);
+	cr_assert_str_eq(err, want);
+	remove_tmpdir();
+}
+
+Test(rules, owned_by_someone_else_refused)
+{
+	char want[RULES_ERR_LEN];
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to chown");
+	make_tmpdir();
+	write_file(tmpdir, "a.map", "modbus 01 30 x\n", 15);
+	cr_assert_eq(chown(tmpdir, 65534, 65534), 0);
+	cr_assert_eq(rules_load_dir(r, tmpdir, known, NULL, err), -1);
+	snprintf(want, sizeof(want),
+		 "%s: directory owned by uid 65534, not root or the sensor's user: refused (chown root %s)",
+		 tmpdir, tmpdir);
+	cr_assert_str_eq(err, want);
+	remove_tmpdir();
 }
 
 /* ---- hostile files -------------------------------------------------------- */
