@@ -37,6 +37,9 @@ struct x1367_ctx {
 	struct flow *flow;
 	const struct packet *pkt;
 	struct x1367_packet xp;
+	/* Responses without request already counted by their event in this
+	 * parse call, and not yet by a report (count_unsolicited). */
+	unsigned unsolicited_pending;
 };
 
 struct engine {
@@ -307,6 +310,24 @@ static void api_txn_answered(x1367_ctx *c, x1367_txn *x)
 	txn_answered(c->e->txns, x);
 }
 
+/* One counter, one meaning: a response with no request to pair it with
+ * counts once in responses_without_request, whether the dissector says
+ * so by the event X1367_EV_RESPONSE_WITHOUT_REQUEST, by a report with no
+ * transaction, or both (the bundled dissectors raise the event and then
+ * report the error of that same response).  Within one parse call, a
+ * report finds the response already counted by an event not yet matched
+ * by a report. */
+static void count_unsolicited(x1367_ctx *c, int from_report)
+{
+	if (from_report && c->unsolicited_pending) {
+		c->unsolicited_pending--;
+		return;
+	}
+	if (!from_report)
+		c->unsolicited_pending++;
+	pstats(c->e, c->re)->responses_without_request++;
+}
+
 static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 {
 	struct engine *e = c->e;
@@ -336,7 +357,7 @@ static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 	if (rep->responder_uid)
 		silence_heard(e->silence, c->re, rep->responder_uid, &c->pkt->src, c->xp.ts_usec);
 	if (!rep->txn)
-		pstats(e, c->re)->responses_without_request++;
+		count_unsolicited(c, 1);
 	addr_format(&w.requester, req_uid, sizeof(req_uid));
 
 	memset(&in, 0, sizeof(in));
@@ -362,8 +383,11 @@ static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 
 static void api_event(x1367_ctx *c, const char *name)
 {
-	if (name)
-		name_counter_add(&pstats(c->e, c->re)->events, name);
+	if (!name)
+		return;
+	name_counter_add(&pstats(c->e, c->re)->events, name);
+	if (!strcmp(name, X1367_EV_RESPONSE_WITHOUT_REQUEST))
+		count_unsolicited(c, 0);
 }
 
 static void beat(x1367_ctx *c, const char *uid, int polled)
@@ -497,6 +521,7 @@ static void ctx_enter(struct engine *e, struct flow *f, const struct packet *p, 
 	c->xp.transport = packet_transport(p);
 	c->xp.dst_is_multicast = (uint8_t)addr_is_multicast(&p->dst);
 	c->xp.dir = (uint8_t)dir;
+	c->unsolicited_pending = 0;
 }
 
 /* Run the dissector over bytes until it needs more; returns bytes used. */
@@ -509,6 +534,7 @@ static size_t parse_bytes(struct engine *e, const uint8_t *data, size_t len)
 
 	while (total < len) {
 		size_t used = 0;
+		c->unsolicited_pending = 0;
 		enum x1367_parse_result r = parse(c, c->flow->dstate, &c->xp, data + total, len - total, &used);
 		if (used > len - total)
 			used = len - total;   /* a dissector may not claim bytes it was not given */
@@ -546,20 +572,23 @@ static void tcp_gap(void *arg, uint32_t len)
 	/* Answers from this side may have been in the lost bytes. */
 	txn_flow_gap(e->txns, &c->flow->txns, c->xp.src, c->xp.sport);
 	/* A flow that never carried payload has no state to reset. */
-	if (c->re->d->gap && c->flow->dstate)
+	if (c->re->d->gap && c->flow->dissected)
 		c->re->d->gap(c, c->flow->dstate, (enum x1367_dir)c->xp.dir);
 }
 
+/* A flow counts for its protocol on its first payload, whether or not the
+ * dissector keeps state (state_size 0 is allowed: no allocation, still a
+ * flow). */
 static int ensure_state(struct engine *e, struct flow *f)
 {
 	const struct registry_entry *re = f->dissector;
-	if (f->dstate || !re->d->state_size)
+	if (f->dissected)
 		return 0;
 	/* Allocated on a flow's first payload, not on its SYN: a SYN flood
 	 * costs no dissector state. */
-	f->dstate = calloc(1, re->d->state_size);
-	if (!f->dstate)
+	if (re->d->state_size && !(f->dstate = calloc(1, re->d->state_size)))
 		return -1;
+	f->dissected = 1;
 	pstats(e, re)->flows++;
 	return 0;
 }
@@ -635,7 +664,8 @@ static void release_flow(struct flow *f, void *arg)
 	struct engine *e = arg;
 	struct packet pseudo;
 
-	if (f->dissector && f->dstate) {
+	/* A stateless dissector (dstate NULL) still gets its flush and flow_end. */
+	if (f->dissector && f->dissected) {
 		struct tcp_consumer cons = {tcp_deliver, tcp_gap, e};
 		e->reasm.now_usec = f->last_seen;
 		for (int dir = 0; dir < 2 && f->key.proto == IPPROTO_TCP; dir++) {

@@ -27,13 +27,21 @@ static const char *kind_of(mode_t m)
 
 int fileio_open_regular(const char *path, char err[FILEIO_ERR_LEN])
 {
+	return fileio_open_regular_flags(path, 0, err);
+}
+
+int fileio_open_regular_flags(const char *path, int flags, char err[FILEIO_ERR_LEN])
+{
 	struct stat st;
 	/* O_NONBLOCK: opening a FIFO for reading returns at once instead of
 	 * waiting for a writer; the check below then refuses it. */
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | flags);
 	if (fd < 0) {
 		int e = errno;
-		snprintf(err, FILEIO_ERR_LEN, "%.400s: %s", path, strerror(e));
+		if (e == ELOOP && (flags & O_NOFOLLOW))
+			snprintf(err, FILEIO_ERR_LEN, "%.400s: a symbolic link: refused", path);
+		else
+			snprintf(err, FILEIO_ERR_LEN, "%.400s: %s", path, strerror(e));
 		errno = e;
 		return -1;
 	}

@@ -27,6 +27,9 @@
  * descriptor is returned in blocking mode.  -1 (cannot open, errno kept)
  * or -2 (not a regular file), with err "PATH: why". */
 int fileio_open_regular(const char *path, char err[FILEIO_ERR_LEN]);
+/* The same with extra open(2) flags: O_NOFOLLOW refuses a symbolic link
+ * ("PATH: a symbolic link: refused", -1). */
+int fileio_open_regular_flags(const char *path, int flags, char err[FILEIO_ERR_LEN]);
 /* The same as a stdio stream ("r"). */
 FILE *fileio_fopen_regular(const char *path, char err[FILEIO_ERR_LEN]);
 /* Only checks (for libraries that open the file by name themselves):

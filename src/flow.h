@@ -41,6 +41,7 @@ struct flow {
 	uint8_t detect_packets;
 	const void *dissector;       /* engine's registry entry, or NULL */
 	void *dstate;                /* dissector's per-flow state */
+	uint8_t dissected;           /* engine: payload handed to the dissector, flow counted */
 	void *ndpi;                  /* nDPI flow while detection runs */
 	struct tcp_stream tcp[2];    /* index: enum x1367_dir */
 	struct txn_list txns;        /* transactions this flow opened */

@@ -31,6 +31,7 @@
 #include "plugin.h"
 #include "registry.h"
 #include "rules.h"
+#include "x1367_codes.h"
 #include "syslog.h"
 
 #define EXIT_RUNTIME 1
@@ -121,7 +122,26 @@ static int reporter_text(const char *given, char out[ADDR_STR_MAX])
 static void warn_line(const char *msg, void *arg)
 {
 	(void)arg;
-	fprintf(stderr, "x1367ids: %s\n", msg);
+	fprintf(stderr, "x1367ids: warning: %s\n", msg);
+}
+
+/* A dissector without a mapping table turns every error into FF: said at
+ * start, in --check-config and on reload, once per dissector.  (Rows of a
+ * protocol no dissector has: rules_load_dir skips such a table with a
+ * warning, or refuses a table that mixes it with known ones.) */
+static void warn_missing_tables(const struct registry *reg, const struct rules *rules, const char *dir)
+{
+	char msg[512];
+
+	for (size_t i = 0; i < reg->n; i++) {
+		const char *name = reg->e[i].d->name;
+		if (rules_has_protocol(rules, name))
+			continue;
+		snprintf(msg, sizeof(msg),
+			 "dissector \"%.64s\" has no mapping table in %.300s: every error it reports will be FF "
+			 "(add %.64s.map)", name, dir, name);
+		warn_line(msg, NULL);
+	}
 }
 
 static int protocol_known(const char *name, void *arg)
@@ -181,7 +201,7 @@ static int configure(struct setup *s, int argc, char **argv)
 		return fail_line("%s", err), -1;
 	paths_defaults(&s->defaults, NULL);
 	s->rules_dir = s->opt.rules_dir ? s->opt.rules_dir : s->defaults.rules_dir;
-	if (s->opt.show_help || s->opt.show_version)
+	if (s->opt.show_help || s->opt.show_version || s->opt.list_codes)
 		return 0;
 	if (!s->opt.read_file && !s->opt.n_ifaces && !s->opt.check_config)
 		return fail_line("%s", "nothing to read: give -r FILE or -i IFACE (see --help)"), -1;
@@ -203,6 +223,7 @@ static int configure(struct setup *s, int argc, char **argv)
 		rules_set_warn(s->rules, warn_line, NULL);
 	if (!s->rules || rules_load_dir(s->rules, s->rules_dir, protocol_known, &s->reg, err))
 		return fail_line("%s", s->rules ? err : "out of memory"), -1;
+	warn_missing_tables(&s->reg, s->rules, s->rules_dir);
 	if (s->opt.n_geoip && !(s->geo = geoip_new()))
 		return fail_line("%s", "out of memory"), -1;
 	for (size_t i = 0; i < s->opt.n_geoip; i++)
@@ -381,6 +402,7 @@ static void reload(struct setup *s, struct engine *e)
 		engine_set_rules(e, fresh);
 		rules_free(s->rules);
 		s->rules = fresh;
+		warn_missing_tables(&s->reg, fresh, s->rules_dir);
 		fprintf(stderr, "x1367ids: reloaded %zu mapping rows\n", rules_count(fresh));
 	}
 	if (output_reopen(s->out))
@@ -554,6 +576,11 @@ int main(int argc, char **argv)
 		rc = 0;
 	} else if (s.opt.show_version) {
 		printf("x1367ids %s (dissector ABI %d.%d)\n", PACKAGE_VERSION, X1367_ABI_MAJOR, X1367_ABI_MINOR);
+		rc = 0;
+	} else if (s.opt.list_codes) {
+		const char *code, *msg, *cls;
+		for (size_t i = 0; x1367_code_row(i, &code, &msg, &cls); i++)
+			printf("%s\t%s\t%s\n", code, msg, cls);
 		rc = 0;
 	} else if (s.opt.check_config) {
 		fprintf(stderr, "x1367ids: configuration ok (%zu dissectors, %zu mapping rows from %s)\n", s.reg.n,

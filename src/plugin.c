@@ -15,16 +15,17 @@
 #define XSTR(x) STR(x)
 #define ENTRY_NAME XSTR(X1367_DISSECTOR_ENTRY)
 
-/* Owned by root or by us, writable by no one else. */
-static int trusted(const struct stat *st, const char *what, const char *path, char err[PLUGIN_ERR_LEN])
+/* Owned by root or by us, writable by no one else (plugin.h). */
+int plugin_trusted(const struct stat *st, const char *what, const char *path, char err[PLUGIN_ERR_LEN])
 {
 	if (st->st_uid != 0 && st->st_uid != geteuid()) {
-		snprintf(err, PLUGIN_ERR_LEN, "%.300s: %s owned by uid %u, not root or the sensor's user: refused",
-			 path, what, (unsigned)st->st_uid);
+		snprintf(err, PLUGIN_ERR_LEN, "%.200s: %s owned by uid %u, not root or the sensor's user: refused "
+			 "(chown root %.200s)", path, what, (unsigned)st->st_uid, path);
 		return 0;
 	}
 	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-		snprintf(err, PLUGIN_ERR_LEN, "%.300s: %s writable by group or others: refused", path, what);
+		snprintf(err, PLUGIN_ERR_LEN, "%.200s: %s writable by group or others: refused (chmod go-w %.200s)",
+			 path, what, path);
 		return 0;
 	}
 	return 1;
@@ -56,7 +57,7 @@ static int open_trusted(const char *path, char err[PLUGIN_ERR_LEN])
 		return -1;
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	if (!trusted(&st, "file", path, err)) {
+	if (!plugin_trusted(&st, "file", path, err)) {
 		close(fd);
 		return -1;
 	}
@@ -146,7 +147,7 @@ int plugins_load_dir(struct plugin_set *ps, struct registry *reg, const char *di
 		snprintf(err, PLUGIN_ERR_LEN, "plugin directory %.300s: not a directory", dir);
 		return -1;
 	}
-	if (!trusted(&st, "directory", dir, err))
+	if (!plugin_trusted(&st, "directory", dir, err))
 		return -1;
 	int n = scandir(dir, &ents, is_plugin_name, alphasort);
 	if (n < 0) {

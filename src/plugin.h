@@ -29,6 +29,13 @@ struct plugin_set {
 int plugins_load_dir(struct plugin_set *ps, struct registry *reg, const char *dir, int must_exist,
 		     const char *const *disabled, size_t n_disabled, char err[PLUGIN_ERR_LEN]);
 
+/* The trust rule for a file or directory the sensor takes code or policy
+ * from (plugins, mapping tables): owned by root or by the sensor's user,
+ * writable by no one else.  1 trusted; 0 with err "PATH: WHAT ...:
+ * refused (what to do)", `what` being "file" or "directory". */
+struct stat;
+int plugin_trusted(const struct stat *st, const char *what, const char *path, char err[PLUGIN_ERR_LEN]);
+
 /* After the engine is gone: unload every plugin. */
 void plugins_unload(struct plugin_set *ps);
 

@@ -14,12 +14,16 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fileio.h"
+#include "plugin.h"
 #include "utf8.h"
 #include "x1367_codes.h"
 
@@ -108,6 +112,14 @@ void rules_free(struct rules *r)
 size_t rules_count(const struct rules *r)
 {
 	return r ? r->n : 0;
+}
+
+int rules_has_protocol(const struct rules *r, const char *protocol)
+{
+	for (size_t i = 0; r && i < r->n; i++)
+		if (!strcmp(r->rows[i].protocol, protocol))
+			return 1;
+	return 0;
 }
 
 static int upper_hex_copy(const char *in, char *out, size_t cap)
@@ -333,6 +345,21 @@ static int parse_vendor(struct row_ctx *c, const char *tok, struct rule *out)
 	return upper_hex_copy(tok, out->vendor_code, sizeof(out->vendor_code));
 }
 
+/* "00 10 11 ... FF, E0-EF, 1E/2E/3E/4E + more hex digits": from the one
+ * table (x1367_code_row). */
+static const char *valid_codes(char *buf, size_t cap)
+{
+	const char *code, *msg, *cls;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; x1367_code_row(i, &code, &msg, &cls) && n < cap; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? " " : "", code);
+	if (n < cap)
+		snprintf(buf + n, cap - n, "; extended: 1E/2E/3E/4E followed by hex pairs");
+	return buf;
+}
+
 static int parse_x1367(struct row_ctx *c, const char *tok, struct rule *out)
 {
 	if (strcmp(tok, "-") == 0) {
@@ -343,8 +370,11 @@ static int parse_x1367(struct row_ctx *c, const char *tok, struct rule *out)
 	if (upper_hex_copy(tok, out->x1367_code, sizeof(out->x1367_code)) != 0)
 		return fail(c, "X.1367 code too long (%zu digits, at most %zu)", strlen(tok),
 			    X1367_MAX_DIGITS);
-	if (!x1367_code_valid(out->x1367_code))
-		return fail(c, "unknown X.1367 code \"%s\"", tok);
+	if (!x1367_code_valid(out->x1367_code)) {
+		char valid[160];
+		return fail(c, "unknown X.1367 code \"%.40s\" (valid: %s, or - for no record)", tok,
+			    valid_codes(valid, sizeof(valid)));
+	}
 	return 0;
 }
 
@@ -542,17 +572,44 @@ size_t rules_skipped_rows(const struct rules *r)
 	return r->skipped_rows;
 }
 
+/* Whoever can write a table can silence any error by mapping it to "-":
+ * tables are trusted as plugins are (plugin_trusted), and never followed
+ * through a symbolic link.  The checks are on the very file opened. */
+static FILE *open_table(const char *path, char err[RULES_ERR_LEN])
+{
+	char ferr[FILEIO_ERR_LEN > PLUGIN_ERR_LEN ? FILEIO_ERR_LEN : PLUGIN_ERR_LEN];
+	struct stat st;
+	/* a FIFO named *.map would block: refused as not a regular file */
+	int fd = fileio_open_regular_flags(path, O_NOFOLLOW, ferr);
+	FILE *f;
+
+	if (fd >= 0 && fstat(fd, &st)) {
+		snprintf(ferr, sizeof(ferr), "%.400s: %s", path, strerror(errno));
+		close(fd);
+		fd = -1;
+	} else if (fd >= 0 && !plugin_trusted(&st, "file", path, ferr)) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		set_err(err, "%s", ferr);
+		return NULL;
+	}
+	if (!(f = fdopen(fd, "r"))) {
+		set_err(err, "%s: %s", path, strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
 int rules_load_file(struct rules *r, const char *path, rules_protocol_known_fn known,
 		    void *arg, char err[RULES_ERR_LEN])
 {
-	char ferr[FILEIO_ERR_LEN];
-	FILE *f = fileio_fopen_regular(path, ferr);   /* a FIFO named *.map would block */
+	FILE *f = open_table(path, err);
 	int rc;
 
-	if (!f) {
-		set_err(err, "%s", ferr);
+	if (!f)
 		return -1;
-	}
 	rc = rules_load_stream(r, f, path, known, arg, err);
 	fclose(f);
 	return rc;
@@ -593,9 +650,23 @@ int rules_load_dir(struct rules *r, const char *dir, rules_protocol_known_fn kno
 		   void *arg, char err[RULES_ERR_LEN])
 {
 	struct dirent **ents = NULL;
+	char terr[PLUGIN_ERR_LEN];
+	struct stat st;
 	size_t keep = r->n;
 	int n, i, rc;
 
+	if (stat(dir, &st)) {
+		set_err(err, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		set_err(err, "%s: not a directory", dir);
+		return -1;
+	}
+	if (!plugin_trusted(&st, "directory", dir, terr)) {
+		set_err(err, "%s", terr);
+		return -1;
+	}
 	n = scandir(dir, &ents, is_map_name, name_order);
 	if (n < 0) {
 		set_err(err, "%s: %s", dir, strerror(errno));

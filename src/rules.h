@@ -61,6 +61,8 @@ int rules_load_dir(struct rules *r, const char *dir, rules_protocol_known_fn kno
 const struct rule *rules_lookup(const struct rules *r, const char *protocol,
 				const char *vendor_code);
 size_t rules_count(const struct rules *r);
+/* 1 when some row names `protocol` (its mapping table is loaded). */
+int rules_has_protocol(const struct rules *r, const char *protocol);
 
 /* ---- The mapping policy: what a reported vendor code becomes ------------
  * The one place that decides whether a vendor error code gives a record

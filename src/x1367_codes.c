@@ -102,6 +102,28 @@ const char *x1367_code_message(const char *code)
 	return table_message(code);
 }
 
+int x1367_code_row(size_t i, const char **code, const char **message, const char **cls)
+{
+	const size_t n = sizeof(annex_a) / sizeof(annex_a[0]);
+
+	/* The table in code order, the private range before the last row
+	 * ("FF"). */
+	if (i > n)
+		return 0;
+	if (i == n - 1) {
+		*code = "E0-EF";
+		*message = PRIVATE_MESSAGE;
+		*cls = "private";
+		return 1;
+	}
+	if (i == n)
+		i = n - 1;
+	*code = annex_a[i].code;
+	*message = annex_a[i].message;
+	*cls = x1367_code_class(annex_a[i].code);
+	return 1;
+}
+
 int x1367_code_valid(const char *code)
 {
 	return x1367_code_message(code) != NULL;

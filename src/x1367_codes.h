@@ -3,6 +3,8 @@
 #ifndef X1367_CODES_H
 #define X1367_CODES_H
 
+#include <stddef.h>
+
 /* Message for a standard code written as uppercase hex ("30", "2E01").
  * Known codes give their Annex A message; an "Extended Reasons" code
  * (1E/2E/3E/4E followed by more hex digits) gives the prefix's message;
@@ -17,5 +19,10 @@ int x1367_code_valid(const char *code);
  * "security", "command", "device", "private", "other".  Never NULL: an
  * invalid code is "other" (check x1367_code_valid first). */
 const char *x1367_code_class(const char *code);
+
+/* Row i of the table as `x1367ids --list-codes` prints it: code, Annex A
+ * message and class (x1367_code_class).  The private codes are one row,
+ * "E0-EF".  1 while i is a row, 0 past the end. */
+int x1367_code_row(size_t i, const char **code, const char **message, const char **cls);
 
 #endif

@@ -84,6 +84,11 @@ static inline int x1367_rd_ok(const struct x1367_reader *r)
 	return !r->error;
 }
 
+/* 1 when the next n bytes are there.  When they are not (or the reader
+ * already failed) it returns 0 AND sets the sticky `error` flag: every
+ * later read returns 0 and x1367_rd_ok says 0.  It is a read that
+ * consumes nothing, not a harmless question: to ask how much is left
+ * without failing the reader, compare x1367_rd_left(r) instead. */
 static inline int x1367_rd_need(struct x1367_reader *r, size_t n)
 {
 	if (r->error || r->len - r->pos < n) {
@@ -282,13 +287,34 @@ struct x1367_report {
 	const uint8_t *response;           /* the error response as on the wire */
 	size_t response_len;
 	const char *requester_uid;         /* NULL: the requester's address */
-	const char *responder_uid;
+	const char *responder_uid;         /* see "Unique IDs" below */
 	const struct x1367_kv *desc;       /* extra Description fields */
 	size_t n_desc;
 };
 
+/* Unique IDs of responders: one convention, ADDRESS[:PORT][#ID].
+ *   ADDRESS  the responder's IP address as format_addr writes it (IPv4
+ *            dotted, IPv6 uncompressed; in brackets when :PORT follows);
+ *            alone when the address is the device: "192.0.2.20" (ACME).
+ *   :PORT    only when one host may serve the protocol on more than one
+ *            port, each a server of its own (an MQTT broker on 1883 and
+ *            8883, CoAP on 5683 and 5684, TLS): "192.0.2.11:1883",
+ *            "[2001:DB8:0:0:0:0:0:B]:443".
+ *   #ID      only when the protocol addresses a unit or object behind
+ *            the address: Modbus "192.0.2.10#1", ECHONET Lite
+ *            "192.0.2.12#013001".
+ * Why: a Unique ID names the one thing that should have answered, so
+ * records and silence detection (which keys on it) tell two devices apart
+ * and never split one device in two; nothing that varies per connection
+ * (the client's port) belongs in it.  Use the same string for
+ * txn_request.responder_uid, report.responder_uid, describe_request and
+ * heartbeat: at most 63 characters (the silence detector's bound).
+ * Requesters: their address (requester_uid NULL). */
+
 /* Named events every dissector may raise; they are counted per protocol
- * and summed in the statistics. */
+ * and summed in the statistics.  X1367_EV_RESPONSE_WITHOUT_REQUEST also
+ * counts in responses_without_request, like a report whose txn is NULL;
+ * an answer for which a parse call does both counts once. */
 #define X1367_EV_MALFORMED                "malformed"
 #define X1367_EV_RESPONSE_WITHOUT_REQUEST "response_without_request"
 #define X1367_EV_DUPLICATE_REQUEST        "duplicate_request"
@@ -432,7 +458,11 @@ struct x1367_dissector {
 	const uint16_t *ports;             /* server ports, 0-terminated */
 	const char *ndpi_name;             /* nDPI's name for it, or NULL */
 	uint32_t request_timeout_ms;       /* default deadline for an answer */
-	size_t state_size;                 /* per-flow state, zeroed by the engine */
+	size_t state_size;                 /* per-flow state, zeroed by the engine;
+	                                    * 0 is allowed: a stateless dissector,
+	                                    * called with state NULL (its flows
+	                                    * are still counted, and gap and
+	                                    * flow_end still called) */
 
 	int (*init)(const struct x1367_engine_api *api);   /* once; 0 = ok */
 	void (*fini)(void);

@@ -40,6 +40,21 @@ expect_exit 0 "--version" --version
 grep -q '^x1367ids [0-9]' "$work/out" || ko "--version prints the version"
 expect_exit 0 "--help" --help
 grep -q -- '--reporter-ip' "$work/out" || ko "--help lists the options"
+expect_exit 0 "--list-codes" --list-codes
+cp "$work/out" "$work/codes"
+if grep -q "^30	Invalid Command	command\$" "$work/codes" && grep -q "^E0-EF	Private Reason	private\$" "$work/codes"; then
+	ok "--list-codes prints code, message, class"
+else
+	ko "--list-codes prints code, message, class"
+fi
+# The lists in PLUGINS.md and the man page are --list-codes' output, row for row.
+sed -n '/^<!-- codes begin -->$/,/^<!-- codes end -->$/p' "$top_srcdir/docs/PLUGINS.md" |
+	sed -n 's/^| `\([^`]*\)` | \(.*\) | \(.*\) |$/\1	\2	\3/p' >"$work/codes.md"
+sed -n '/^\.\\" codes begin$/,/^\.\\" codes end$/p' "$top_srcdir/docs/x1367ids.8" | grep -v '^\.' >"$work/codes.man"
+cmp -s "$work/codes" "$work/codes.md" && ok "PLUGINS.md lists the codes of --list-codes" ||
+	{ ko "PLUGINS.md lists the codes of --list-codes"; diff "$work/codes" "$work/codes.md"; }
+cmp -s "$work/codes" "$work/codes.man" && ok "man page lists the codes of --list-codes" ||
+	{ ko "man page lists the codes of --list-codes"; diff "$work/codes" "$work/codes.man"; }
 expect_exit 2 "unknown flag" --no-such-flag
 expect_exit 2 "nothing to read" --rules "$rules"
 expect_exit 2 "stray argument" -r "$part1" extra
@@ -55,6 +70,28 @@ printf 'modbus 01 30 Illegal Function\nmodbus 02 3G Illegal Data Address\n' >"$w
 expect_exit 2 "bad rules row" -r "$part1" --rules "$work/badrules"
 grep -q 'modbus.map:2: unknown X.1367 code "3G"' "$work/err" && ok "bad rules row names file:line" ||
 	ko "bad rules row names file:line"
+grep -q 'unknown X.1367 code "3G" (valid: 00 10 11 12 1E 1F .* FF.*, or - for no record)' "$work/err" &&
+	ok "bad X.1367 code names the valid ones" || ko "bad X.1367 code names the valid ones"
+
+# The rules directory and its tables are trusted as plugins are: owner root
+# or the sensor's user, not group/world writable, no symbolic link.
+mkdir -p "$work/trules" && cp "$rules"/*.map "$work/trules/" && chmod 755 "$work/trules" && chmod 644 "$work/trules"/*.map
+chmod 775 "$work/trules"
+expect_exit 2 "group-writable rules directory refused" -r "$part1" --rules "$work/trules"
+grep -q "trules: directory writable by group or others: refused (chmod go-w " "$work/err" &&
+	ok "rules directory refusal says what to do" || ko "rules directory refusal says what to do"
+expect_exit 2 "--check-config refuses it too" --check-config --rules "$work/trules"
+chmod 755 "$work/trules"; chmod 646 "$work/trules/modbus.map"
+expect_exit 2 "world-writable table refused" -r "$part1" --rules "$work/trules"
+grep -q "modbus.map: file writable by group or others: refused (chmod go-w " "$work/err" &&
+	ok "table refusal says what to do" || ko "table refusal says what to do"
+chmod 644 "$work/trules/modbus.map"
+mv "$work/trules/modbus.map" "$work/modbus.map.real" && ln -s "$work/modbus.map.real" "$work/trules/modbus.map"
+expect_exit 2 "symbolic link table refused" -r "$part1" --rules "$work/trules"
+grep -q "modbus.map: a symbolic link: refused" "$work/err" && ok "symbolic link refusal named" ||
+	ko "symbolic link refusal named"
+rm "$work/trules/modbus.map" && mv "$work/modbus.map.real" "$work/trules/modbus.map"
+expect_exit 0 "trusted copy of the rules accepted" --check-config --rules "$work/trules"
 
 printf 'reporter-ip = 192.0.2.7\nsensor-name = from-config # comment\n' >"$work/conf"
 "$sensor" --plugin-dir "$plugins" -c "$work/conf" -r "$part1" --rules "$rules" >"$work/out" 2>"$work/err"

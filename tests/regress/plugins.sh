@@ -80,5 +80,18 @@ d=$(plugin_dir ok3 good)
 [ $? -eq 0 ] && ! grep -q 'testgood.map' "$work/err" && ok "a loaded plugin's table is used" ||
 	ko "a loaded plugin's table is used"
 
+# A loaded plugin without a table: one warning line, at start and in
+# --check-config; none once its table is there.
+d=$(plugin_dir ok4 good)
+"$sensor" --check-config --rules "$rules" --plugin-dir "$d" 2>"$work/err" >/dev/null
+[ $? -eq 0 ] && [ "$(grep -c '^x1367ids: warning: dissector "testgood" has no mapping table in .*: every error it reports will be FF' "$work/err")" -eq 1 ] &&
+	ok "--check-config warns of a loaded plugin without a table" || ko "--check-config warns of a loaded plugin without a table"
+"$sensor" --rules "$rules" --plugin-dir "$d" --no-stats -r "$top_srcdir/pcaps/demo.pcap" 2>"$work/err" >/dev/null
+grep -q '^x1367ids: warning: dissector "testgood" has no mapping table' "$work/err" &&
+	ok "a run warns of a loaded plugin without a table" || ko "a run warns of a loaded plugin without a table"
+"$sensor" --check-config --rules "$work/rules" --plugin-dir "$d" 2>"$work/err" >/dev/null
+! grep -q 'has no mapping table' "$work/err" && ok "no warning once every dissector has its table" ||
+	ko "no warning once every dissector has its table"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

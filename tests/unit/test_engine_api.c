@@ -70,3 +70,102 @@ Test(engine_api, a_report_too_small_is_counted_not_recorded)
 	cr_assert_eq(run_stat(&r, "protocols.modbus.reports_rejected"), 0);
 	run_free(&r);
 }
+
+/* ---- a stateless dissector (state_size 0), and the one counter of
+ * responses without request ----------------------------------------------
+ * Each datagram's first byte says what the dissector does with it:
+ *   'E' raise the event X1367_EV_RESPONSE_WITHOUT_REQUEST only;
+ *   'R' report an error with no transaction only;
+ *   'B' both, for the same answer (what the bundled dissectors do);
+ *   'T' both twice: two answers in one datagram. */
+#define STATELESS_PORT 7998
+
+static const struct x1367_engine_api *sl_api;
+
+static int stateless_init(const struct x1367_engine_api *engine)
+{
+	sl_api = engine;
+	return 0;
+}
+
+static void sl_report(x1367_ctx *ctx, const uint8_t *data, size_t len)
+{
+	struct x1367_report rep = {
+		.struct_size = sizeof(rep),
+		.vendor_code = "01",
+		.response = data,
+		.response_len = len,
+	};
+	sl_api->report(ctx, &rep);
+}
+
+static enum x1367_parse_result stateless_parse(x1367_ctx *ctx, void *state, const struct x1367_packet *pkt,
+					       const uint8_t *data, size_t len, size_t *consumed)
+{
+	(void)pkt;
+	cr_assert_null(state, "state_size 0: no state");
+	*consumed = len;
+	if (!len)
+		return X1367_PARSE_OK;
+	for (int i = 0; i < (data[0] == 'T' ? 2 : 1); i++) {
+		if (data[0] != 'R')
+			sl_api->event(ctx, X1367_EV_RESPONSE_WITHOUT_REQUEST);
+		if (data[0] != 'E')
+			sl_report(ctx, data, len);
+	}
+	return X1367_PARSE_OK;
+}
+
+static const uint16_t stateless_ports[] = {STATELESS_PORT, 0};
+
+static const struct x1367_dissector stateless = {
+	.abi_major = X1367_ABI_MAJOR,
+	.abi_minor = X1367_ABI_MINOR,
+	.struct_size = sizeof(struct x1367_dissector),
+	.name = "stateless",
+	.protocol = "Stateless Test",
+	.transports = X1367_UDP,
+	.ports = stateless_ports,
+	.state_size = 0,
+	.init = stateless_init,
+	.parse = {stateless_parse, stateless_parse},
+};
+
+static void stateless_datagram(struct run *r, uint16_t cport, const char *what, uint64_t t)
+{
+	static struct frame f;
+
+	build_udp(&f, "192.0.2.40", STATELESS_PORT, "192.0.2.41", cport, what, strlen(what));
+	f.ts_usec = 1705309200ull * 1000000ull + t;
+	run_frame(r, &f);
+}
+
+Test(engine_api, a_stateless_dissector_counts_its_flows)
+{
+	struct run r;
+
+	run_start_with(&r, &stateless);
+	stateless_datagram(&r, 40001, "E", 0);
+	stateless_datagram(&r, 40001, "E", 1000);   /* the same flow */
+	stateless_datagram(&r, 40002, "E", 2000);
+	run_finish(&r);
+	cr_assert_eq(run_stat(&r, "protocols.stateless.flows"), 2);
+	run_free(&r);
+}
+
+Test(engine_api, a_response_without_request_counts_once_however_said)
+{
+	struct run r;
+
+	run_start_with(&r, &stateless);
+	stateless_datagram(&r, 40001, "E", 0);      /* event only: 1 */
+	stateless_datagram(&r, 40001, "R", 1000);   /* report only: 1 */
+	stateless_datagram(&r, 40001, "B", 2000);   /* both, one answer: 1 */
+	stateless_datagram(&r, 40001, "T", 3000);   /* both, two answers: 2 */
+	run_finish(&r);
+	cr_assert_eq(run_stat(&r, "protocols.stateless.responses_without_request"), 5);
+	cr_assert_eq(run_stat(&r, "responses_without_request"), 5);
+	cr_assert_eq(run_stat(&r, "protocols.stateless.events.response_without_request"), 4);
+	cr_assert_eq(r.n_records, 4);
+	run_free(&r);
+}

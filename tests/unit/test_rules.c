@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "rules.h"
+#include "x1367_codes.h"
 
 static int known(const char *name, void *arg)
 {
@@ -197,14 +198,31 @@ Test(rules, vendor_odd_digits)
 		"t.map:1: vendor code \"123\" has an odd number of hex digits (write whole bytes)");
 }
 
+#define VALID_CODES \
+	" (valid: 00 10 11 12 1E 1F 20 21 22 23 2E 2F 30 31 3E 3F 40 41 42 4E 4F E0-EF FF;" \
+	" extended: 1E/2E/3E/4E followed by hex pairs, or - for no record)"
+
 Test(rules, unknown_x1367_code)
 {
-	refused("\n\nmodbus 01 3G x\n", "t.map:3: unknown X.1367 code \"3G\"");
-	refused("modbus 01 50 Reserved\n", "t.map:1: unknown X.1367 code \"50\"");
-	refused("modbus 01 2E0 x\n", "t.map:1: unknown X.1367 code \"2E0\"");
-	refused("modbus 01 0x30 x\n", "t.map:1: unknown X.1367 code \"0x30\"");
+	refused("\n\nmodbus 01 3G x\n", "t.map:3: unknown X.1367 code \"3G\"" VALID_CODES);
+	refused("modbus 01 50 Reserved\n", "t.map:1: unknown X.1367 code \"50\"" VALID_CODES);
+	refused("modbus 01 2E0 x\n", "t.map:1: unknown X.1367 code \"2E0\"" VALID_CODES);
+	refused("modbus 01 0x30 x\n", "t.map:1: unknown X.1367 code \"0x30\"" VALID_CODES);
 	refused("modbus 01 2E0102030405060708 x\n",
 		"t.map:1: X.1367 code too long (18 digits, at most 16)");
+}
+
+/* The valid codes the refusal names are the table's, every row of it. */
+Test(rules, unknown_code_names_the_table)
+{
+	const char *code, *msg, *cls;
+	char want[16];
+
+	cr_assert_eq(load("modbus 01 99 x\n"), -1);
+	for (size_t i = 0; x1367_code_row(i, &code, &msg, &cls); i++) {
+		snprintf(want, sizeof(want), " %s", code);
+		cr_assert(strstr(err, want), "\"%s\" not named in: %s", code, err);
+	}
 }
 
 Test(rules, duplicate_row)
@@ -457,12 +475,13 @@ Test(rules, unreadable_file)
 	char path[256], want[RULES_ERR_LEN];
 
 	/* Root reads through any mode bits, so use what fails for everyone:
-	 * a dangling symlink, and a directory named like a table. */
+	 * a dangling symlink (refused as a link, before anything is opened),
+	 * and a directory named like a table. */
 	make_tmpdir();
 	snprintf(path, sizeof(path), "%s/a.map", tmpdir);
 	cr_assert_eq(symlink("/nonexistent/x1367.map", path), 0);
 	cr_assert_eq(rules_load_dir(r, tmpdir, known, NULL, err), -1);
-	snprintf(want, sizeof(want), "%s: No such file or directory", path);
+	snprintf(want, sizeof(want), "%s: a symbolic link: refused", path);
 	cr_assert_str_eq(err, want);
 	cr_assert_eq(unlink(path), 0);
 
@@ -475,6 +494,81 @@ Test(rules, unreadable_file)
 
 	cr_assert_eq(rules_load_file(r, "/nonexistent/x1367.map", known, NULL, err), -1);
 	cr_assert_str_eq(err, "/nonexistent/x1367.map: No such file or directory");
+}
+
+/* ---- trust: the plugin loader's rule (plugin_trusted) -------------------
+ * Whoever can write a table can silence any error by mapping it to "-". */
+
+Test(rules, group_or_world_writable_dir_refused)
+{
+	char want[RULES_ERR_LEN];
+
+	make_tmpdir();
+	write_file(tmpdir, "a.map", "modbus 01 30 x\n", 15);
+	cr_assert_eq(chmod(tmpdir, 0770), 0);
+	cr_assert_eq(rules_load_dir(r, tmpdir, known, NULL, err), -1);
+	snprintf(want, sizeof(want), "%s: directory writable by group or others: refused (chmod go-w %s)",
+		 tmpdir, tmpdir);
+	cr_assert_str_eq(err, want);
+	cr_assert_eq(chmod(tmpdir, 0757), 0);
+	cr_assert_eq(rules_load_dir(r, tmpdir, known, NULL, err), -1);
+	cr_assert_str_eq(err, want);
+	cr_assert_eq(rules_count(r), 0);
+	cr_assert_eq(chmod(tmpdir, 0755), 0);
+	cr_assert_eq(rules_load_dir(r, tmpdir, known, NULL, err), 0, "%s", err);
+	remove_tmpdir();
+}
+
+Test(rules, group_or_world_writable_file_refused)
+{
+	char path[128], want[RULES_ERR_LEN];
+
+	make_tmpdir();
+	write_file(tmpdir, "a.map", "modbus 01 30 x\n", 15);
+	snprintf(path, sizeof(path), "%s/a.map", tmpdir);
+	snprintf(want, sizeof(want), "%s: file writable by group or others: refused (chmod go-w %s)", path,
+		 path);
+	cr_assert_eq(chmod(path, 0664), 0);
+	cr_assert_eq(rules_load_dir(r, tmpdir, known, NULL, err), -1);
+	cr_assert_str_eq(err, want);
+	cr_assert_eq(chmod(path, 0646), 0);
+	cr_assert_eq(rules_load_file(r, path, known, NULL, err), -1);
+	cr_assert_str_eq(err, want);
+	cr_assert_eq(rules_count(r), 0);
+	remove_tmpdir();
+}
+
+Test(rules, symlinked_table_refused)
+{
+	char target[128], path[128], want[RULES_ERR_LEN];
+
+	/* Even to a good table: a link is where someone else's file gets in. */
+	make_tmpdir();
+	write_file(tmpdir, "good.txt", "modbus 01 30 x\n", 15);
+	snprintf(target, sizeof(target), "%s/good.txt", tmpdir);
+	snprintf(path, sizeof(path), "%s/a.map", tmpdir);
+	cr_assert_eq(symlink(target, path), 0);
+	cr_assert_eq(rules_load_dir(r, tmpdir, known, NULL, err), -1);
+	snprintf(want, sizeof(want), "%s: a symbolic link: refused", path);
+	cr_assert_str_eq(err, want);
+	remove_tmpdir();
+}
+
+Test(rules, owned_by_someone_else_refused)
+{
+	char want[RULES_ERR_LEN];
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to chown");
+	make_tmpdir();
+	write_file(tmpdir, "a.map", "modbus 01 30 x\n", 15);
+	cr_assert_eq(chown(tmpdir, 65534, 65534), 0);
+	cr_assert_eq(rules_load_dir(r, tmpdir, known, NULL, err), -1);
+	snprintf(want, sizeof(want),
+		 "%s: directory owned by uid 65534, not root or the sensor's user: refused (chown root %s)",
+		 tmpdir, tmpdir);
+	cr_assert_str_eq(err, want);
+	remove_tmpdir();
 }
 
 /* ---- hostile files -------------------------------------------------------- */
