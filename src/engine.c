@@ -868,6 +868,7 @@ static json_object *flows_json(const struct engine *e)
 	add_u64(o, "expired", fs->expired);
 	add_u64(o, "closed", fs->closed);
 	add_u64(o, "evicted", fs->evicted);
+	add_u64(o, "evicted_with_state", fs->evicted_with_state);
 	add_u64(o, "detected_by_port", ds->by_port);
 	add_u64(o, "detected_by_probe", ds->by_probe);
 	add_u64(o, "detected_by_ndpi", ds->by_ndpi);

@@ -20,9 +20,18 @@
  *   flow's flag again at its next operation (flow_get, flow_touch,
  *   flow_table_expire) and moves it to the closed list; a flow closed some
  *   other way is moved when next touched, or leaves at its idle timeout.
+ * - Those three lists twice: once for flows without engine state, once
+ *   for flows with it (dissector state or open requests, see flow.h),
+ *   which the engine also gives while it processes the flow's packet and
+ *   the table notices the same way.  A flow's list is recorded in it.
  * - flow_get marks the flow seen at the packet's time (as flow_touch).
- * - Full table: a closed flow is evicted first (it has ended anyway),
- *   else the least recently seen of the TCP and other lists' heads.
+ * - Full table: flows without state go first, so that a flood of
+ *   half-open connections (one SYN each, from forged sources) cannot push
+ *   out a connection whose request waits for its answer: a closed one
+ *   (it has ended anyway), else the least recently seen of the TCP and
+ *   other lists' heads; only when no flow without state is left, the same
+ *   among the flows with state.  Three list heads looked at per eviction:
+ *   O(1), nothing scanned.
  * - The release callback runs while the flow is still in the table; it
  *   must not call back into the table.
  */
@@ -44,7 +53,9 @@
 #define FLOW_DEFAULT_UDP_IDLE_MS 120000
 #define FLOW_CLOSED_GRACE_USEC (5 * 1000000ull)
 
-enum { LRU_TCP, LRU_OTHER, LRU_CLOSED, LRU_N };
+/* Per class: TCP, other, closed; the class with state after the one
+ * without. */
+enum { LRU_TCP, LRU_OTHER, LRU_CLOSED, LRU_CLASS, LRU_N = 2 * LRU_CLASS };
 
 struct flow_lru {
 	struct flow *head, *tail;
@@ -177,36 +188,39 @@ static int make_key(struct flow_key *k, const struct packet *p)
 
 /* ---- lists ---------------------------------------------------------------- */
 
-static int lru_of(const struct flow *f)
+static int has_state(const struct flow *f)
 {
-	if (f->closed)
-		return LRU_CLOSED;
-	return f->key.proto == IPPROTO_TCP ? LRU_TCP : LRU_OTHER;
+	return f->dstate != NULL || f->txns.count != 0;
 }
 
-/* A flow's list is not recorded: unlinking needs it only to fix a head or a
- * tail, and then the flow is that list's head or tail. */
+static int lru_of(const struct flow *f)
+{
+	int base = has_state(f) ? LRU_CLASS : 0;
+	if (f->closed)
+		return base + LRU_CLOSED;
+	return base + (f->key.proto == IPPROTO_TCP ? LRU_TCP : LRU_OTHER);
+}
+
 static void lru_unlink(struct flow_table *t, struct flow *f)
 {
-	if (f->lru_prev) {
+	struct flow_lru *l = &t->lru[f->lru];
+
+	if (f->lru_prev)
 		f->lru_prev->lru_next = f->lru_next;
-	} else {
-		for (int i = 0; i < LRU_N; i++)
-			if (t->lru[i].head == f)
-				t->lru[i].head = f->lru_next;
-	}
-	if (f->lru_next) {
+	else
+		l->head = f->lru_next;
+	if (f->lru_next)
 		f->lru_next->lru_prev = f->lru_prev;
-	} else {
-		for (int i = 0; i < LRU_N; i++)
-			if (t->lru[i].tail == f)
-				t->lru[i].tail = f->lru_prev;
-	}
+	else
+		l->tail = f->lru_prev;
 	f->lru_prev = f->lru_next = NULL;
 }
 
-static void lru_append(struct flow_lru *l, struct flow *f)
+static void lru_append(struct flow_table *t, int i, struct flow *f)
 {
+	struct flow_lru *l = &t->lru[i];
+
+	f->lru = (uint8_t)i;
 	f->lru_next = NULL;
 	f->lru_prev = l->tail;
 	if (l->tail)
@@ -218,23 +232,23 @@ static void lru_append(struct flow_lru *l, struct flow *f)
 
 static void lru_move_to_tail(struct flow_table *t, struct flow *f)
 {
-	struct flow_lru *l = &t->lru[lru_of(f)];
+	int i = lru_of(f);
 
-	if (l->tail == f)
+	if (f->lru == i && t->lru[i].tail == f)
 		return;
 	lru_unlink(t, f);
-	lru_append(l, f);
+	lru_append(t, i, f);
 }
 
-/* The engine may have closed the flow it last got or touched: put it on
- * the closed list (it was the most recently seen flow, so it goes to the
- * tail). */
+/* The engine may have closed the flow it last got or touched, or given it
+ * state: put it on its list (it was the most recently seen flow, so it
+ * goes to the tail). */
 static void check_recent(struct flow_table *t)
 {
 	struct flow *f = t->recent;
 
 	t->recent = NULL;
-	if (f && f->closed)
+	if (f && f->lru != lru_of(f))
 		lru_move_to_tail(t, f);
 }
 
@@ -354,16 +368,20 @@ const struct flow_stats *flow_table_stats(const struct flow_table *t)
 	return &t->stats;
 }
 
+/* The class without state first: its closed flows, else the least
+ * recently seen of its TCP and other heads; then the same with state. */
 static struct flow *lru_victim(struct flow_table *t)
 {
-	if (t->lru[LRU_CLOSED].head)
-		return t->lru[LRU_CLOSED].head;
-	struct flow *a = t->lru[LRU_TCP].head, *b = t->lru[LRU_OTHER].head;
-	if (!a)
-		return b;
-	if (!b)
-		return a;
-	return b->last_seen < a->last_seen ? b : a;
+	for (int base = 0; base < LRU_N; base += LRU_CLASS) {
+		if (t->lru[base + LRU_CLOSED].head)
+			return t->lru[base + LRU_CLOSED].head;
+		struct flow *a = t->lru[base + LRU_TCP].head, *b = t->lru[base + LRU_OTHER].head;
+		if (a && b)
+			return b->last_seen < a->last_seen ? b : a;
+		if (a || b)
+			return a ? a : b;
+	}
+	return NULL;
 }
 
 struct flow *flow_get(struct flow_table *t, const struct packet *p, int *side, int *created)
@@ -392,12 +410,16 @@ struct flow *flow_get(struct flow_table *t, const struct packet *p, int *side, i
 		t->free_list = f->hnext;
 	} else {
 		/* Full (or out of memory for a chunk): the least recently
-		 * seen flow makes room. */
+		 * seen flow without state makes room, or else the least
+		 * recently seen of all. */
 		f = lru_victim(t);
 		if (!f) {  /* unreachable: the first chunk exists */
 			fprintf(stderr, "flow: no entry\n");
 			abort();
 		}
+		if (f->lru >= LRU_CLASS)
+			t->stats.evicted_with_state++;
+		f->evicted = 1;
 		remove_flow(t, f);
 		t->stats.evicted++;
 	}
@@ -409,7 +431,7 @@ struct flow *flow_get(struct flow_table *t, const struct packet *p, int *side, i
 	f->first_seen = f->last_seen = p->ts_usec;
 	f->hnext = t->buckets[h & t->mask];
 	t->buckets[h & t->mask] = f;
-	lru_append(&t->lru[lru_of(f)], f);
+	lru_append(t, lru_of(f), f);
 	t->recent = f;
 	t->stats.created++;
 	t->stats.active++;
@@ -446,24 +468,28 @@ size_t flow_table_expire(struct flow_table *t, uint64_t now_usec)
 
 	check_recent(t);
 
-	/* Closed flows: the grace (or their idle timeout, if shorter). */
-	while ((f = t->lru[LRU_CLOSED].head) != NULL) {
-		uint64_t idle = f->key.proto == IPPROTO_TCP ? t->tcp_idle_usec : t->udp_idle_usec;
-		uint64_t limit = idle < FLOW_CLOSED_GRACE_USEC ? idle : FLOW_CLOSED_GRACE_USEC;
-		if (!f->closed) {  /* the engine reopened it: back to its own list */
-			lru_move_to_tail(t, f);
-			continue;
+	for (int base = 0; base < LRU_N; base += LRU_CLASS) {
+		/* Closed flows: the grace (or their idle timeout, if shorter). */
+		while ((f = t->lru[base + LRU_CLOSED].head) != NULL) {
+			uint64_t idle = f->key.proto == IPPROTO_TCP ? t->tcp_idle_usec : t->udp_idle_usec;
+			uint64_t limit = idle < FLOW_CLOSED_GRACE_USEC ? idle : FLOW_CLOSED_GRACE_USEC;
+			if (!f->closed) {  /* the engine reopened it: back to its own list */
+				lru_move_to_tail(t, f);
+				continue;
+			}
+			if (!idle_longer(f, now_usec, limit))
+				break;
+			remove_flow(t, f);
+			to_free_list(t, f);
+			t->stats.closed++;
+			n++;
 		}
-		if (!idle_longer(f, now_usec, limit))
-			break;
-		remove_flow(t, f);
-		to_free_list(t, f);
-		t->stats.closed++;
-		n++;
 	}
 
-	for (int i = LRU_TCP; i <= LRU_OTHER; i++) {
-		uint64_t limit = i == LRU_TCP ? t->tcp_idle_usec : t->udp_idle_usec;
+	for (int i = 0; i < LRU_N; i++) {
+		if (i % LRU_CLASS == LRU_CLOSED)
+			continue;
+		uint64_t limit = i % LRU_CLASS == LRU_TCP ? t->tcp_idle_usec : t->udp_idle_usec;
 		while ((f = t->lru[i].head) != NULL && idle_longer(f, now_usec, limit)) {
 			int was_closed = f->closed;
 			remove_flow(t, f);
