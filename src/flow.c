@@ -25,13 +25,18 @@
  *   which the engine also gives while it processes the flow's packet and
  *   the table notices the same way.  A flow's list is recorded in it.
  * - flow_get marks the flow seen at the packet's time (as flow_touch).
- * - Full table: flows without state go first, so that a flood of
- *   half-open connections (one SYN each, from forged sources) cannot push
- *   out a connection whose request waits for its answer: a closed one
- *   (it has ended anyway), else the least recently seen of the TCP and
- *   other lists' heads; only when no flow without state is left, the same
- *   among the flows with state.  Three list heads looked at per eviction:
- *   O(1), nothing scanned.
+ * - Full table: while at least 1/16 of the table's flows hold no state,
+ *   one of them goes, so that a flood of half-open connections (one SYN
+ *   each, from forged sources) cannot push out a connection whose request
+ *   waits for its answer: a closed one (it has ended anyway), else the
+ *   least recently seen of the TCP and other lists' heads.  With fewer
+ *   flows without state the table is simply too small for the site: a
+ *   closed flow first, else the least recently seen of all (as before the
+ *   classes), so that a new connection is not pushed out by the next new
+ *   one before its first payload.  A flood turns the first rule on after
+ *   at most 1/16 of the table; a flood of flows with payload is not told
+ *   apart.  List heads and counts looked at per eviction: O(1), nothing
+ *   scanned.
  * - The release callback runs while the flow is still in the table; it
  *   must not call back into the table.
  */
@@ -52,6 +57,7 @@
 #define FLOW_DEFAULT_TCP_IDLE_MS 600000
 #define FLOW_DEFAULT_UDP_IDLE_MS 120000
 #define FLOW_CLOSED_GRACE_USEC (5 * 1000000ull)
+#define FLOW_RESERVE_DIV 16            /* flows without state: 1/16 of the table */
 
 /* Per class: TCP, other, closed; the class with state after the one
  * without. */
@@ -59,6 +65,7 @@ enum { LRU_TCP, LRU_OTHER, LRU_CLOSED, LRU_CLASS, LRU_N = 2 * LRU_CLASS };
 
 struct flow_lru {
 	struct flow *head, *tail;
+	size_t n;
 };
 
 struct flow_chunk {
@@ -74,6 +81,7 @@ struct flow_table {
 	uint64_t k0, k1;               /* hash key */
 
 	size_t max_flows;
+	size_t reserve;                /* flows without state that make a flood */
 	size_t allocated;              /* entries in chunks */
 	struct flow_chunk *chunks;
 	struct flow *free_list;        /* through hnext */
@@ -213,6 +221,7 @@ static void lru_unlink(struct flow_table *t, struct flow *f)
 		f->lru_next->lru_prev = f->lru_prev;
 	else
 		l->tail = f->lru_prev;
+	l->n--;
 	f->lru_prev = f->lru_next = NULL;
 }
 
@@ -221,6 +230,7 @@ static void lru_append(struct flow_table *t, int i, struct flow *f)
 	struct flow_lru *l = &t->lru[i];
 
 	f->lru = (uint8_t)i;
+	l->n++;
 	f->lru_next = NULL;
 	f->lru_prev = l->tail;
 	if (l->tail)
@@ -334,6 +344,7 @@ struct flow_table *flow_table_new(size_t max_flows, uint32_t tcp_idle_ms,
 	if (!t)
 		return NULL;
 	t->max_flows = max_flows ? max_flows : FLOW_DEFAULT_MAX;
+	t->reserve = t->max_flows / FLOW_RESERVE_DIV ? t->max_flows / FLOW_RESERVE_DIV : 1;
 	size_t nb = 1;
 	while (nb < t->max_flows && nb < ((size_t)1 << 30))
 		nb <<= 1;
@@ -368,20 +379,35 @@ const struct flow_stats *flow_table_stats(const struct flow_table *t)
 	return &t->stats;
 }
 
-/* The class without state first: its closed flows, else the least
- * recently seen of its TCP and other heads; then the same with state. */
+/* One class's candidate: its closed flows first, else the least recently
+ * seen of its TCP and other heads. */
+static struct flow *class_victim(struct flow_table *t, int base)
+{
+	if (t->lru[base + LRU_CLOSED].head)
+		return t->lru[base + LRU_CLOSED].head;
+	struct flow *a = t->lru[base + LRU_TCP].head, *b = t->lru[base + LRU_OTHER].head;
+	if (a && b)
+		return b->last_seen < a->last_seen ? b : a;
+	return a ? a : b;
+}
+
+/* While the flows without state number at least `reserve` (a flood of
+ * half-open connections is one), one of them goes.  Fewer than that, the
+ * table is simply too small for the site: the plain policy, a closed flow
+ * first, else the least recently seen, so that a new connection is not
+ * pushed out by the next new one before its first payload. */
 static struct flow *lru_victim(struct flow_table *t)
 {
-	for (int base = 0; base < LRU_N; base += LRU_CLASS) {
-		if (t->lru[base + LRU_CLOSED].head)
-			return t->lru[base + LRU_CLOSED].head;
-		struct flow *a = t->lru[base + LRU_TCP].head, *b = t->lru[base + LRU_OTHER].head;
-		if (a && b)
-			return b->last_seen < a->last_seen ? b : a;
-		if (a || b)
-			return a ? a : b;
-	}
-	return NULL;
+	struct flow *light = class_victim(t, 0), *heavy = class_victim(t, LRU_CLASS);
+	size_t n_light = t->lru[LRU_TCP].n + t->lru[LRU_OTHER].n + t->lru[LRU_CLOSED].n;
+
+	if (!light || !heavy)
+		return light ? light : heavy;
+	if (n_light >= t->reserve || light->closed)
+		return light;
+	if (heavy->closed)
+		return heavy;
+	return heavy->last_seen < light->last_seen ? heavy : light;
 }
 
 struct flow *flow_get(struct flow_table *t, const struct packet *p, int *side, int *created)

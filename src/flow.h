@@ -1,9 +1,10 @@
 /*
  * The flow table: one entry per (VLAN, protocol, address pair, port pair),
  * the same entry for both directions.  Bounded: a hard cap on entries;
- * when full a flow is evicted (counted): the least recently seen of the
- * flows that hold no engine state (a SYN flood's half-open flows) while
- * there is one, else the least recently seen of all.  Idle flows expire
+ * when full a flow is evicted (counted): while at least 1/16 of the table
+ * holds no engine state (a SYN flood's half-open flows), the least
+ * recently seen of those, else the least recently seen of all (closed
+ * flows first in both).  Idle flows expire
  * in capture time.  Entries come from a pool allocated once,
  * so creating a flow allocates nothing.
  *
@@ -50,8 +51,8 @@ struct flow {
 	struct tcp_stream tcp[2];    /* index: enum x1367_dir */
 };
 /* A flow holds engine state when `dstate` is set (a dissector saw its
- * payload) or it has open requests (`txns`): eviction takes such a flow
- * only when every flow in the table holds state.  The table looks at both
+ * payload) or it has open requests (`txns`): eviction spares such flows
+ * while the table holds enough flows without state.  The table looks at both
  * fields when it moves the flow (flow_get, flow_touch), and at its next
  * operation for the flow it last handed out or touched. */
 

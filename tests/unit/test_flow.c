@@ -410,6 +410,39 @@ Test(flow, eviction_order_closed_then_stateless_then_stateful)
 	flow_table_free(t);
 }
 
+/* A table simply too small for the site (nearly every flow holds state)
+ * is no flood: while fewer than 1/16 of the table's flows hold no state,
+ * the least recently seen goes, so that a new connection is not pushed
+ * out by the next new one before its first payload. */
+Test(flow, few_flows_without_state_plain_lru)
+{
+	struct flow_table *t = flow_table_new(64, 0, 0, on_release, &REL);
+	int side, created;
+	static int dstate;
+	char src[32];
+	uint64_t ids[8];
+
+	for (unsigned i = 0; i < 64; i++) {
+		snprintf(src, sizeof(src), "10.0.0.%u", i + 1);
+		struct flow *f = get(t, mk(src, 1024, "10.0.1.1", 502, 6, 0, (1 + i) * SEC), &side, &created);
+		f->dstate = &dstate;
+	}
+	for (unsigned i = 0; i < 5; i++) {
+		snprintf(src, sizeof(src), "10.0.2.%u", i + 1);
+		ids[i] = get(t, mk(src, 1024, "10.0.1.1", 502, 6, 0, (100 + i) * SEC), &side, &created)->id;
+	}
+	/* 4 (1/16 of 64) new flows took the 4 oldest with state... */
+	cr_assert_eq(REL.n, 5);
+	for (unsigned i = 0; i < 4; i++) {
+		cr_assert_eq(REL.ids[i], i + 1, "eviction %u: flow %llu", i, (unsigned long long)REL.ids[i]);
+		cr_assert(!was_released(ids[i + 1]));
+	}
+	/* ...then, 4 without state, the flood rule: the oldest of them. */
+	cr_assert_eq(REL.ids[4], ids[0]);
+	cr_assert_eq(flow_table_stats(t)->evicted_with_state, 4);
+	flow_table_free(t);
+}
+
 Test(flow, flows_with_state_still_expire_when_idle)
 {
 	struct flow_table *t = flow_table_new(100, 10000, 2000, on_release, &REL);
