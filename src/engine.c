@@ -683,7 +683,12 @@ static void release_flow(struct flow *f, void *arg)
 	free(f->dstate);
 	f->dstate = NULL;
 	detect_flow_end(e->detect, f);
-	txn_flow_gone(e->txns, &f->txns);
+	/* Evicted, its requests' answers would come on a new flow that
+	 * cannot pair them: no "No Response" for them (evicted_pending). */
+	if (f->evicted)
+		txn_flow_evicted(e->txns, &f->txns);
+	else
+		txn_flow_gone(e->txns, &f->txns);
 }
 
 /* ---- the packet path ---------------------------------------------------- */
@@ -898,6 +903,7 @@ static json_object *flows_json(const struct engine *e)
 	add_u64(o, "expired", fs->expired);
 	add_u64(o, "closed", fs->closed);
 	add_u64(o, "evicted", fs->evicted);
+	add_u64(o, "evicted_with_state", fs->evicted_with_state);
 	add_u64(o, "detected_by_port", ds->by_port);
 	add_u64(o, "detected_by_probe", ds->by_probe);
 	add_u64(o, "detected_by_ndpi", ds->by_ndpi);
@@ -938,6 +944,7 @@ static json_object *txn_json(const struct engine *e)
 	add_u64(o, "no_response", t->timed_out);
 	add_u64(o, "expired_without_record", t->expired_silently);
 	add_u64(o, "answer_maybe_lost", t->answer_maybe_lost);
+	add_u64(o, "evicted_pending", t->evicted_pending);
 	add_u64(o, "dropped_table_full", t->dropped_table_full);
 	add_u64(o, "dropped_flow_full", t->dropped_flow_full);
 	add_u64(o, "peak_pending", t->peak_pending);

@@ -20,9 +20,23 @@
  *   flow's flag again at its next operation (flow_get, flow_touch,
  *   flow_table_expire) and moves it to the closed list; a flow closed some
  *   other way is moved when next touched, or leaves at its idle timeout.
+ * - Those three lists twice: once for flows without engine state, once
+ *   for flows with it (dissector state or open requests, see flow.h),
+ *   which the engine also gives while it processes the flow's packet and
+ *   the table notices the same way.  A flow's list is recorded in it.
  * - flow_get marks the flow seen at the packet's time (as flow_touch).
- * - Full table: a closed flow is evicted first (it has ended anyway),
- *   else the least recently seen of the TCP and other lists' heads.
+ * - Full table: while at least 1/16 of the table's flows hold no state,
+ *   one of them goes, so that a flood of half-open connections (one SYN
+ *   each, from forged sources) cannot push out a connection whose request
+ *   waits for its answer: a closed one (it has ended anyway), else the
+ *   least recently seen of the TCP and other lists' heads.  With fewer
+ *   flows without state the table is simply too small for the site: a
+ *   closed flow first, else the least recently seen of all (as before the
+ *   classes), so that a new connection is not pushed out by the next new
+ *   one before its first payload.  A flood turns the first rule on after
+ *   at most 1/16 of the table; a flood of flows with payload is not told
+ *   apart.  List heads and counts looked at per eviction: O(1), nothing
+ *   scanned.
  * - The release callback runs while the flow is still in the table; it
  *   must not call back into the table.
  */
@@ -43,11 +57,15 @@
 #define FLOW_DEFAULT_TCP_IDLE_MS 600000
 #define FLOW_DEFAULT_UDP_IDLE_MS 120000
 #define FLOW_CLOSED_GRACE_USEC (5 * 1000000ull)
+#define FLOW_RESERVE_DIV 16            /* flows without state: 1/16 of the table */
 
-enum { LRU_TCP, LRU_OTHER, LRU_CLOSED, LRU_N };
+/* Per class: TCP, other, closed; the class with state after the one
+ * without. */
+enum { LRU_TCP, LRU_OTHER, LRU_CLOSED, LRU_CLASS, LRU_N = 2 * LRU_CLASS };
 
 struct flow_lru {
 	struct flow *head, *tail;
+	size_t n;
 };
 
 struct flow_chunk {
@@ -63,6 +81,7 @@ struct flow_table {
 	uint64_t k0, k1;               /* hash key */
 
 	size_t max_flows;
+	size_t reserve;                /* flows without state that make a flood */
 	size_t allocated;              /* entries in chunks */
 	struct flow_chunk *chunks;
 	struct flow *free_list;        /* through hnext */
@@ -177,36 +196,41 @@ static int make_key(struct flow_key *k, const struct packet *p)
 
 /* ---- lists ---------------------------------------------------------------- */
 
-static int lru_of(const struct flow *f)
+static int has_state(const struct flow *f)
 {
-	if (f->closed)
-		return LRU_CLOSED;
-	return f->key.proto == IPPROTO_TCP ? LRU_TCP : LRU_OTHER;
+	return f->dissected || f->dstate != NULL || f->txns.count != 0;
 }
 
-/* A flow's list is not recorded: unlinking needs it only to fix a head or a
- * tail, and then the flow is that list's head or tail. */
+static int lru_of(const struct flow *f)
+{
+	int base = has_state(f) ? LRU_CLASS : 0;
+	if (f->closed)
+		return base + LRU_CLOSED;
+	return base + (f->key.proto == IPPROTO_TCP ? LRU_TCP : LRU_OTHER);
+}
+
 static void lru_unlink(struct flow_table *t, struct flow *f)
 {
-	if (f->lru_prev) {
+	struct flow_lru *l = &t->lru[f->lru];
+
+	if (f->lru_prev)
 		f->lru_prev->lru_next = f->lru_next;
-	} else {
-		for (int i = 0; i < LRU_N; i++)
-			if (t->lru[i].head == f)
-				t->lru[i].head = f->lru_next;
-	}
-	if (f->lru_next) {
+	else
+		l->head = f->lru_next;
+	if (f->lru_next)
 		f->lru_next->lru_prev = f->lru_prev;
-	} else {
-		for (int i = 0; i < LRU_N; i++)
-			if (t->lru[i].tail == f)
-				t->lru[i].tail = f->lru_prev;
-	}
+	else
+		l->tail = f->lru_prev;
+	l->n--;
 	f->lru_prev = f->lru_next = NULL;
 }
 
-static void lru_append(struct flow_lru *l, struct flow *f)
+static void lru_append(struct flow_table *t, int i, struct flow *f)
 {
+	struct flow_lru *l = &t->lru[i];
+
+	f->lru = (uint8_t)i;
+	l->n++;
 	f->lru_next = NULL;
 	f->lru_prev = l->tail;
 	if (l->tail)
@@ -218,23 +242,23 @@ static void lru_append(struct flow_lru *l, struct flow *f)
 
 static void lru_move_to_tail(struct flow_table *t, struct flow *f)
 {
-	struct flow_lru *l = &t->lru[lru_of(f)];
+	int i = lru_of(f);
 
-	if (l->tail == f)
+	if (f->lru == i && t->lru[i].tail == f)
 		return;
 	lru_unlink(t, f);
-	lru_append(l, f);
+	lru_append(t, i, f);
 }
 
-/* The engine may have closed the flow it last got or touched: put it on
- * the closed list (it was the most recently seen flow, so it goes to the
- * tail). */
+/* The engine may have closed the flow it last got or touched, or given it
+ * state: put it on its list (it was the most recently seen flow, so it
+ * goes to the tail). */
 static void check_recent(struct flow_table *t)
 {
 	struct flow *f = t->recent;
 
 	t->recent = NULL;
-	if (f && f->closed)
+	if (f && f->lru != lru_of(f))
 		lru_move_to_tail(t, f);
 }
 
@@ -320,6 +344,7 @@ struct flow_table *flow_table_new(size_t max_flows, uint32_t tcp_idle_ms,
 	if (!t)
 		return NULL;
 	t->max_flows = max_flows ? max_flows : FLOW_DEFAULT_MAX;
+	t->reserve = t->max_flows / FLOW_RESERVE_DIV ? t->max_flows / FLOW_RESERVE_DIV : 1;
 	size_t nb = 1;
 	while (nb < t->max_flows && nb < ((size_t)1 << 30))
 		nb <<= 1;
@@ -354,16 +379,35 @@ const struct flow_stats *flow_table_stats(const struct flow_table *t)
 	return &t->stats;
 }
 
+/* One class's candidate: its closed flows first, else the least recently
+ * seen of its TCP and other heads. */
+static struct flow *class_victim(struct flow_table *t, int base)
+{
+	if (t->lru[base + LRU_CLOSED].head)
+		return t->lru[base + LRU_CLOSED].head;
+	struct flow *a = t->lru[base + LRU_TCP].head, *b = t->lru[base + LRU_OTHER].head;
+	if (a && b)
+		return b->last_seen < a->last_seen ? b : a;
+	return a ? a : b;
+}
+
+/* While the flows without state number at least `reserve` (a flood of
+ * half-open connections is one), one of them goes.  Fewer than that, the
+ * table is simply too small for the site: the plain policy, a closed flow
+ * first, else the least recently seen, so that a new connection is not
+ * pushed out by the next new one before its first payload. */
 static struct flow *lru_victim(struct flow_table *t)
 {
-	if (t->lru[LRU_CLOSED].head)
-		return t->lru[LRU_CLOSED].head;
-	struct flow *a = t->lru[LRU_TCP].head, *b = t->lru[LRU_OTHER].head;
-	if (!a)
-		return b;
-	if (!b)
-		return a;
-	return b->last_seen < a->last_seen ? b : a;
+	struct flow *light = class_victim(t, 0), *heavy = class_victim(t, LRU_CLASS);
+	size_t n_light = t->lru[LRU_TCP].n + t->lru[LRU_OTHER].n + t->lru[LRU_CLOSED].n;
+
+	if (!light || !heavy)
+		return light ? light : heavy;
+	if (n_light >= t->reserve || light->closed)
+		return light;
+	if (heavy->closed)
+		return heavy;
+	return heavy->last_seen < light->last_seen ? heavy : light;
 }
 
 struct flow *flow_get(struct flow_table *t, const struct packet *p, int *side, int *created)
@@ -392,12 +436,16 @@ struct flow *flow_get(struct flow_table *t, const struct packet *p, int *side, i
 		t->free_list = f->hnext;
 	} else {
 		/* Full (or out of memory for a chunk): the least recently
-		 * seen flow makes room. */
+		 * seen flow without state makes room, or else the least
+		 * recently seen of all. */
 		f = lru_victim(t);
 		if (!f) {  /* unreachable: the first chunk exists */
 			fprintf(stderr, "flow: no entry\n");
 			abort();
 		}
+		if (f->lru >= LRU_CLASS)
+			t->stats.evicted_with_state++;
+		f->evicted = 1;
 		remove_flow(t, f);
 		t->stats.evicted++;
 	}
@@ -409,7 +457,7 @@ struct flow *flow_get(struct flow_table *t, const struct packet *p, int *side, i
 	f->first_seen = f->last_seen = p->ts_usec;
 	f->hnext = t->buckets[h & t->mask];
 	t->buckets[h & t->mask] = f;
-	lru_append(&t->lru[lru_of(f)], f);
+	lru_append(t, lru_of(f), f);
 	t->recent = f;
 	t->stats.created++;
 	t->stats.active++;
@@ -446,24 +494,28 @@ size_t flow_table_expire(struct flow_table *t, uint64_t now_usec)
 
 	check_recent(t);
 
-	/* Closed flows: the grace (or their idle timeout, if shorter). */
-	while ((f = t->lru[LRU_CLOSED].head) != NULL) {
-		uint64_t idle = f->key.proto == IPPROTO_TCP ? t->tcp_idle_usec : t->udp_idle_usec;
-		uint64_t limit = idle < FLOW_CLOSED_GRACE_USEC ? idle : FLOW_CLOSED_GRACE_USEC;
-		if (!f->closed) {  /* the engine reopened it: back to its own list */
-			lru_move_to_tail(t, f);
-			continue;
+	for (int base = 0; base < LRU_N; base += LRU_CLASS) {
+		/* Closed flows: the grace (or their idle timeout, if shorter). */
+		while ((f = t->lru[base + LRU_CLOSED].head) != NULL) {
+			uint64_t idle = f->key.proto == IPPROTO_TCP ? t->tcp_idle_usec : t->udp_idle_usec;
+			uint64_t limit = idle < FLOW_CLOSED_GRACE_USEC ? idle : FLOW_CLOSED_GRACE_USEC;
+			if (!f->closed) {  /* the engine reopened it: back to its own list */
+				lru_move_to_tail(t, f);
+				continue;
+			}
+			if (!idle_longer(f, now_usec, limit))
+				break;
+			remove_flow(t, f);
+			to_free_list(t, f);
+			t->stats.closed++;
+			n++;
 		}
-		if (!idle_longer(f, now_usec, limit))
-			break;
-		remove_flow(t, f);
-		to_free_list(t, f);
-		t->stats.closed++;
-		n++;
 	}
 
-	for (int i = LRU_TCP; i <= LRU_OTHER; i++) {
-		uint64_t limit = i == LRU_TCP ? t->tcp_idle_usec : t->udp_idle_usec;
+	for (int i = 0; i < LRU_N; i++) {
+		if (i % LRU_CLASS == LRU_CLOSED)
+			continue;
+		uint64_t limit = i % LRU_CLASS == LRU_TCP ? t->tcp_idle_usec : t->udp_idle_usec;
 		while ((f = t->lru[i].head) != NULL && idle_longer(f, now_usec, limit)) {
 			int was_closed = f->closed;
 			remove_flow(t, f);

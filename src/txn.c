@@ -424,6 +424,8 @@ void txn_expire(struct txn_table *t, uint64_t now_usec)
 			struct x1367_txn *x = ol->head;
 			if (x->answered || x->multicast || (x->flags & X1367_TXN_NO_TIMEOUT)) {
 				t->stats.expired_silently++;
+			} else if (x->flow_evicted) {
+				t->stats.evicted_pending++;
 			} else if (x->answer_maybe_lost) {
 				t->stats.answer_maybe_lost++;
 			} else {
@@ -451,4 +453,12 @@ void txn_flow_gone(struct txn_table *t, struct txn_list *fl)
 	while (fl->head)
 		flow_unlink(fl->head);
 	fl->count = 0;
+}
+
+void txn_flow_evicted(struct txn_table *t, struct txn_list *fl)
+{
+	for (struct x1367_txn *x = fl->head; x; x = x->fl_next)
+		if (x->key.scope == X1367_TXN_FLOW)
+			x->flow_evicted = 1;
+	txn_flow_gone(t, fl);
 }

@@ -23,6 +23,9 @@ struct txn_stats {
 	uint64_t expired_silently;    /* multicast or no-timeout requests */
 	uint64_t answer_maybe_lost;   /* deadline passed after the capture lost
 	                               * bytes from the responder: not reported */
+	uint64_t evicted_pending;     /* deadline passed after the flow table
+	                               * evicted the request's flow: its answer
+	                               * could no longer be paired, not reported */
 	uint64_t dropped_table_full;
 	uint64_t dropped_flow_full;
 	uint64_t desc_truncated;      /* Description fields that did not fit */
@@ -63,6 +66,7 @@ struct x1367_txn {
 	uint8_t multicast;
 	uint8_t answered;
 	uint8_t answer_maybe_lost;                /* the responder's bytes had a gap */
+	uint8_t flow_evicted;                     /* FLOW scope, its flow evicted */
 	char responder_uid[TXN_UID_MAX];
 	uint16_t n_desc;
 	uint16_t desc_len;
@@ -114,6 +118,13 @@ void txn_expire(struct txn_table *t, uint64_t now_usec);
  * (a request on a closed connection is still unanswered), but they no
  * longer count against the flow. */
 void txn_flow_gone(struct txn_table *t, struct txn_list *flow_list);
+
+/* The flow was evicted (table full): as txn_flow_gone, and its FLOW-scope
+ * requests can no longer be answered (the flow's next packet makes a new
+ * flow), so their deadlines pass without a "No Response" record (counted
+ * as evicted_pending): the eviction, not the device, left them alone.
+ * HOSTS-scope requests are still paired by address: they stay as they are. */
+void txn_flow_evicted(struct txn_table *t, struct txn_list *flow_list);
 
 /* The capture lost bytes that `from` sent on this flow: the answers to
  * its open requests may have been among them.  Their deadlines then pass

@@ -11,6 +11,9 @@
 # (for example parse_errors=0), among the totals: the keys before the
 # per-protocol breakdown, where each name occurs once.  Every record is also checked against the
 # Recommendation's patterns by tests/tools/x1367-validate.
+# Optional NAME.args beside the capture holds extra command-line flags for
+# that capture only (for example --max-flows 16): split on white space, no
+# quoting, lines starting with # ignored.
 #
 # UPDATE_EXPECTED=1 rewrites the expected files from the current output
 # (make update-expected); review the diff before committing it.
@@ -31,9 +34,12 @@ pass=0
 fail=0
 
 run_sensor() {   # capture -> records on $work/out, stats on $work/err
+	args=${1%.pcap*}.args
 	set -- -r "$1" --reporter-ip 192.0.2.254 --sensor-name regress
 	[ -n "$rules" ] && set -- "$@" --rules "$rules"
 	[ -n "$plugin_dir" ] && [ -d "$plugin_dir" ] && set -- "$@" --plugin-dir "$plugin_dir"
+	# shellcheck disable=SC2046  # split on purpose: one flag or value a word
+	[ -f "$args" ] && set -- "$@" $(grep -v '^#' "$args")
 	"$sensor" "$@" >"$work/out" 2>"$work/err"
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "addr.h"
 #include "flow.h"
+#include "txn.h"
 
 #define SEC 1000000ull
 
@@ -196,6 +197,7 @@ Test(flow, new_flow_is_zeroed_with_increasing_id)
 	a->tcp[0].started = 1;
 	struct flow *b = get(t, mk("10.0.0.1", 3, "10.0.0.2", 4, 6, 0, 20), &side, &created);
 	cr_assert_eq(b->id, 2);
+	b->dstate = b;   /* both hold state: the least recently seen goes */
 	/* Full: a (least recently seen) is evicted and its entry reused. */
 	struct flow *c = get(t, mk("10.0.0.1", 5, "10.0.0.2", 6, 6, 0, 30), &side, &created);
 	cr_assert_eq(c, a, "the evicted entry is reused");
@@ -203,6 +205,7 @@ Test(flow, new_flow_is_zeroed_with_increasing_id)
 	cr_assert_eq(c->packets[0], 0);
 	cr_assert_eq(c->bytes[1], 0);
 	cr_assert_eq(c->closed, 0);
+	cr_assert_eq(c->evicted, 0);
 	cr_assert_null(c->dstate);
 	cr_assert_eq(c->tcp[0].started, 0);
 	cr_assert_eq(c->key.port_a, 5);
@@ -261,6 +264,200 @@ Test(flow, eviction_prefers_a_closed_flow)
 	cr_assert_eq(REL.n, 1);
 	cr_assert_eq(REL.ids[0], done_id);
 	cr_assert_neq(REL.ids[0], old_id);
+	flow_table_free(t);
+}
+
+/* ---- eviction under a flood (issue 14, defect 4) --------------------------
+ * A SYN flood between a request and its answer must not push the
+ * request's flow out: flows without state (no dissector state, no open
+ * request) go first. */
+
+static struct txn_table *TXNS;
+static const int modbus_owner = 1;
+
+/* The engine's release: the flow's requests outlive it. */
+static void on_release_txns(struct flow *f, void *arg)
+{
+	on_release(f, arg);
+	txn_flow_gone(TXNS, &f->txns);
+}
+
+static struct x1367_txn_request modbus_request(void)
+{
+	struct x1367_txn_request r;
+	memset(&r, 0, sizeof(r));
+	r.struct_size = sizeof(r);
+	r.key.scope = X1367_TXN_FLOW;
+	r.key.len = 2;
+	r.key.id[1] = 7;
+	r.bytes = (const uint8_t *)"\x00\x07\x00\x00\x00\x06\x01\x03\x00\x00\x00\x01";
+	r.len = 12;
+	return r;
+}
+
+/* Open a request on flow f, as the engine does while it processes the
+ * packet it just got the flow for. */
+static void open_request(struct flow *f, const struct packet *p)
+{
+	struct txn_where w;
+	struct x1367_txn_request r = modbus_request();
+
+	memset(&w, 0, sizeof(w));
+	w.flow_id = f->id;
+	w.requester = p->src;
+	w.responder = p->dst;
+	w.requester_port = p->sport;
+	w.responder_port = p->dport;
+	w.transport = X1367_TCP;
+	cr_assert_not_null(txn_open(TXNS, &modbus_owner, &w, &r, p->ts_usec, 5000, &f->txns));
+}
+
+Test(flow, a_flow_with_a_pending_request_survives_a_syn_flood)
+{
+	struct flow_table *t = flow_table_new(64, 0, 0, on_release_txns, &REL);
+	int side, created;
+	char src[32];
+
+	TXNS = txn_table_new(100, 10, 64, NULL, NULL);
+	cr_assert_not_null(TXNS);
+	struct packet rq = mk("192.0.2.10", 49152, "192.0.2.20", 502, 6, 0, 1 * SEC);
+	struct flow *f = get(t, rq, &side, &created);
+	uint64_t id = f->id;
+	open_request(f, &rq);
+	/* 10,000 SYNs from distinct sources in 10 ms, the table holds 64. */
+	for (unsigned i = 0; i < 10000; i++) {
+		snprintf(src, sizeof(src), "10.%u.%u.%u", i >> 16, (i >> 8) & 255, i & 255);
+		get(t, mk(src, 1024 + i % 60000, "192.0.2.20", 502, 6, 0, 1 * SEC + i), &side, &created);
+		cr_assert_eq(created, 1);
+	}
+	cr_assert(!was_released(id), "the flow with a pending request was evicted by SYNs");
+	const struct flow_stats *st = flow_table_stats(t);
+	cr_assert_eq(st->evicted, 10000 - 63);
+	/* The answer finds the same flow and its request. */
+	struct flow *again = get(t, mk("192.0.2.20", 502, "192.0.2.10", 49152, 6, 0, 2 * SEC), &side, &created);
+	cr_assert_eq(created, 0);
+	cr_assert_eq(again, f);
+	cr_assert_eq(again->id, id);
+	cr_assert_eq(again->txns.count, 1);
+	flow_table_free(t);
+	txn_table_free(TXNS);
+}
+
+Test(flow, dissector_state_alone_protects_a_flow_too)
+{
+	struct flow_table *t = flow_table_new(4, 0, 0, on_release, &REL);
+	int side, created;
+	static int dstate;
+	char src[32];
+
+	struct flow *f = get(t, mk("192.0.2.10", 49152, "192.0.2.20", 502, 6, 0, 1 * SEC), &side, &created);
+	uint64_t id = f->id;
+	f->dstate = &dstate;   /* payload seen by a dissector, nothing pending */
+	for (unsigned i = 0; i < 100; i++) {
+		snprintf(src, sizeof(src), "10.0.%u.%u", i >> 8, i & 255);
+		get(t, mk(src, 1024, "192.0.2.20", 502, i % 2 ? 6 : 17, 0, 2 * SEC + i), &side, &created);
+	}
+	cr_assert(!was_released(id));
+	f->dstate = NULL;
+	flow_table_free(t);
+}
+
+/* When every flow holds state, the least recently seen of them goes, with
+ * `evicted` set for the release callback; closed flows without state go
+ * before open ones without state, and both before any flow with state. */
+static int released_evicted[16];
+
+static void on_release_flag(struct flow *f, void *arg)
+{
+	struct released *r = arg;
+	if (r->n < 16)
+		released_evicted[r->n] = f->evicted;
+	on_release(f, arg);
+}
+
+Test(flow, eviction_order_closed_then_stateless_then_stateful)
+{
+	struct flow_table *t = flow_table_new(4, 0, 0, on_release_flag, &REL);
+	int side, created;
+	static int dstate;
+
+	struct flow *s1 = get(t, mk("10.0.0.1", 1, "10.0.0.9", 9, 6, 0, 1 * SEC), &side, &created);
+	s1->dstate = &dstate;
+	struct flow *s2 = get(t, mk("10.0.0.2", 1, "10.0.0.9", 9, 17, 0, 2 * SEC), &side, &created);
+	s2->dstate = &dstate;
+	s2->closed = 1;   /* ended, but holds state */
+	struct flow *open = get(t, mk("10.0.0.3", 1, "10.0.0.9", 9, 6, 0, 3 * SEC), &side, &created);
+	struct flow *done = get(t, mk("10.0.0.4", 1, "10.0.0.9", 9, 6, 0, 4 * SEC), &side, &created);
+	done->closed = 1;
+	uint64_t id_s1 = s1->id, id_s2 = s2->id, id_open = open->id, id_done = done->id;
+
+	for (unsigned i = 0; i < 4; i++) {
+		struct flow *n = get(t, mk("10.0.1.1", (uint16_t)(10 + i), "10.0.0.9", 9, 6, 0, (5 + i) * SEC),
+				     &side, &created);
+		n->dstate = &dstate;   /* each new one holds state too */
+	}
+	cr_assert_eq(REL.n, 4);
+	cr_assert_eq(REL.ids[0], id_done, "closed without state first");
+	cr_assert_eq(REL.ids[1], id_open, "then open without state");
+	cr_assert_eq(REL.ids[2], id_s2, "then closed with state");
+	cr_assert_eq(REL.ids[3], id_s1, "then the least recently seen with state");
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(released_evicted[i], 1, "release %d without the evicted flag", i);
+	cr_assert_eq(flow_table_stats(t)->evicted, 4);
+	cr_assert_eq(flow_table_stats(t)->evicted_with_state, 2);
+	flow_table_drain(t);
+	cr_assert_eq(released_evicted[4], 0, "a drained flow is not evicted");
+	flow_table_free(t);
+}
+
+/* A table simply too small for the site (nearly every flow holds state)
+ * is no flood: while fewer than 1/16 of the table's flows hold no state,
+ * the least recently seen goes, so that a new connection is not pushed
+ * out by the next new one before its first payload. */
+Test(flow, few_flows_without_state_plain_lru)
+{
+	struct flow_table *t = flow_table_new(64, 0, 0, on_release, &REL);
+	int side, created;
+	static int dstate;
+	char src[32];
+	uint64_t ids[8];
+
+	for (unsigned i = 0; i < 64; i++) {
+		snprintf(src, sizeof(src), "10.0.0.%u", i + 1);
+		struct flow *f = get(t, mk(src, 1024, "10.0.1.1", 502, 6, 0, (1 + i) * SEC), &side, &created);
+		f->dstate = &dstate;
+	}
+	for (unsigned i = 0; i < 5; i++) {
+		snprintf(src, sizeof(src), "10.0.2.%u", i + 1);
+		ids[i] = get(t, mk(src, 1024, "10.0.1.1", 502, 6, 0, (100 + i) * SEC), &side, &created)->id;
+	}
+	/* 4 (1/16 of 64) new flows took the 4 oldest with state... */
+	cr_assert_eq(REL.n, 5);
+	for (unsigned i = 0; i < 4; i++) {
+		cr_assert_eq(REL.ids[i], i + 1, "eviction %u: flow %llu", i, (unsigned long long)REL.ids[i]);
+		cr_assert(!was_released(ids[i + 1]));
+	}
+	/* ...then, 4 without state, the flood rule: the oldest of them. */
+	cr_assert_eq(REL.ids[4], ids[0]);
+	cr_assert_eq(flow_table_stats(t)->evicted_with_state, 4);
+	flow_table_free(t);
+}
+
+Test(flow, flows_with_state_still_expire_when_idle)
+{
+	struct flow_table *t = flow_table_new(100, 10000, 2000, on_release, &REL);
+	int side, created;
+	static int dstate;
+
+	struct flow *tcp = get(t, mk("10.0.0.1", 1, "10.0.0.2", 502, 6, 0, 0), &side, &created);
+	tcp->dstate = &dstate;
+	struct flow *udp = get(t, mk("10.0.0.1", 1, "10.0.0.2", 3610, 17, 0, 0), &side, &created);
+	udp->dstate = &dstate;
+	struct flow *plain = get(t, mk("10.0.0.1", 2, "10.0.0.2", 502, 6, 0, 0), &side, &created);
+	(void)plain;
+	cr_assert_eq(flow_table_expire(t, 3 * SEC), 1, "UDP with state after 2 s");
+	cr_assert_eq(flow_table_expire(t, 11 * SEC), 2, "both TCP after 10 s");
+	cr_assert_eq(flow_table_stats(t)->active, 0);
 	flow_table_free(t);
 }
 

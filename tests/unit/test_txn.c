@@ -301,6 +301,43 @@ Test(txn, flow_gone_keeps_requests_until_deadline)
 	txn_table_free(t);
 }
 
+/* Issue 14, defect 4: an evicted flow's request cannot be answered any
+ * more (its answer makes a new flow): its deadline passes without a "No
+ * Response", counted.  A HOSTS-scope request is paired by address, not by
+ * flow: it stays as it was; requests answered before the eviction are
+ * not counted. */
+Test(txn, flow_evicted_requests_expire_counted_without_record)
+{
+	struct expired ex = {0};
+	struct txn_table *t = txn_table_new(100, 10, 64, on_expire, &ex);
+	struct txn_list fl = {0};
+	struct txn_where w = where("10.0.0.1", "10.0.0.2", 1);
+	struct x1367_txn_request r1 = request(X1367_TXN_FLOW, 1, "q", 1);
+	struct x1367_txn_request r2 = request(X1367_TXN_FLOW, 2, "q", 1);
+	struct x1367_txn_request r3 = request(X1367_TXN_FLOW, 3, "q", 1);
+	struct x1367_txn_request rh = request(X1367_TXN_HOSTS, 4, "q", 1);
+	cr_assert_not_null(txn_open(t, &owner_a, &w, &r1, 0, 5000, &fl));
+	cr_assert_not_null(txn_open(t, &owner_a, &w, &r2, 0, 5000, &fl));
+	cr_assert_not_null(txn_open(t, &owner_a, &w, &r3, 0, 5000, &fl));
+	cr_assert_not_null(txn_open(t, &owner_b, &w, &rh, 0, 5000, &fl));
+	txn_answered(t, txn_find(t, &owner_a, &w, &r3.key));
+	txn_flow_evicted(t, &fl);
+	cr_assert_eq(fl.count, 0);
+	cr_assert_null(fl.head);
+	cr_assert_eq(txn_table_stats(t)->pending, 3, "kept to their deadlines");
+	txn_expire(t, 4000000);
+	cr_assert_eq(txn_table_stats(t)->evicted_pending, 0, "not before the deadline");
+	txn_expire(t, 5000001);
+	cr_assert_eq(ex.n, 1, "only the HOSTS-scope request is reported");
+	cr_assert_eq(ex.seen[0]->key.scope, X1367_TXN_HOSTS);
+	const struct txn_stats *st = txn_table_stats(t);
+	cr_assert_eq(st->evicted_pending, 2);
+	cr_assert_eq(st->timed_out, 1);
+	cr_assert_eq(st->answered, 1);
+	cr_assert_eq(st->pending, 0);
+	txn_table_free(t);
+}
+
 Test(txn, bytes_are_capped_and_description_kept)
 {
 	uint8_t big[300];
