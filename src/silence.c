@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include "addr.h"
 #include "silence.h"
 
 /* Latest request to and answer from each (protocol, address), for
@@ -293,8 +294,7 @@ static struct address_seen *address_find(const struct silence *s, const void *ow
 					 const struct x1367_addr *a)
 {
 	for (struct address_seen *q = s->addr_buckets[addr_bucket(s, owner, a)]; q; q = q->next)
-		if (q->owner == owner && q->addr.family == a->family &&
-		    !memcmp(q->addr.bytes, a->bytes, a->family == X1367_IPV4 ? 4 : 16))
+		if (q->owner == owner && addr_cmp(&q->addr, a) == 0)
 			return q;
 	return NULL;
 }
