@@ -199,7 +199,7 @@ static int configure(struct setup *s, int argc, char **argv)
 
 	if (options_parse(&s->opt, argc, argv, err))
 		return fail_line("%s", err), -1;
-	paths_defaults(&s->defaults, NULL);
+	paths_defaults(&s->defaults);
 	s->rules_dir = s->opt.rules_dir ? s->opt.rules_dir : s->defaults.rules_dir;
 	if (s->opt.show_help || s->opt.show_version || s->opt.list_codes)
 		return 0;

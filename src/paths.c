@@ -15,21 +15,15 @@
 
 /* The directory holding the program file, resolved (no symbolic links), or
  * "" when it cannot be found out. */
-static void program_dir(const char *exe_path, char dir[PATH_MAX])
+static void program_dir(char dir[PATH_MAX])
 {
 	char exe[PATH_MAX];
-	ssize_t n;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
 	dir[0] = '\0';
-	if (exe_path) {
-		if (!realpath(exe_path, exe))
-			return;
-	} else {
-		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		if (n <= 0)
-			return;
-		exe[n] = '\0';
-	}
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
 	char *slash = strrchr(exe, '/');
 	if (!slash)
 		return;
@@ -64,25 +58,22 @@ static int join(char out[PATH_MAX], const char *a, const char *b)
 	return n < 0 || n >= PATH_MAX ? -1 : 0;
 }
 
-void paths_defaults(struct default_paths *out, const char *exe_path)
+void paths_defaults(struct default_paths *out)
 {
 	char dir[PATH_MAX], build[PATH_MAX], root[PATH_MAX];
 
-	program_dir(exe_path, dir);
+	program_dir(dir);
 	resolved(X1367_BUILD_DIR, build);
 	if (dir[0] && strcmp(dir, build) == 0 && join(out->rules_dir, X1367_SOURCE_DIR, "/rules") == 0 &&
 	    join(out->plugin_dir, X1367_BUILD_DIR, "/dissectors/.libs") == 0) {
-		out->layout = "build tree";
 		return;
 	}
 	char sbin[PATH_MAX];
 	resolved(X1367_SBIN_DIR, sbin);
 	if (dir[0] && strcmp(dir, sbin) != 0 && staging_root(dir, X1367_SBIN_DIR, root) &&
 	    join(out->rules_dir, root, X1367_RULES_DIR) == 0 && join(out->plugin_dir, root, X1367_PLUGIN_DIR) == 0) {
-		out->layout = "staged install";
 		return;
 	}
 	snprintf(out->rules_dir, PATH_MAX, "%s", X1367_RULES_DIR);
 	snprintf(out->plugin_dir, PATH_MAX, "%s", X1367_PLUGIN_DIR);
-	out->layout = "installed";
 }

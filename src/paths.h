@@ -21,10 +21,9 @@
 struct default_paths {
 	char rules_dir[PATH_MAX];
 	char plugin_dir[PATH_MAX];
-	const char *layout;  /* "build tree", "staged install", "installed" */
 };
 
-/* Fills *out for the program file at exe_path (NULL: /proc/self/exe). */
-void paths_defaults(struct default_paths *out, const char *exe_path);
+/* Fills *out for this program (/proc/self/exe). */
+void paths_defaults(struct default_paths *out);
 
 #endif
