@@ -224,6 +224,7 @@ static int configure(struct setup *s, int argc, char **argv)
 	if (!s->rules || rules_load_dir(s->rules, s->rules_dir, protocol_known, &s->reg, err))
 		return fail_line("%s", s->rules ? err : "out of memory"), -1;
 	warn_missing_tables(&s->reg, s->rules, s->rules_dir);
+	rules_report_shadowed(s->rules, warn_line, NULL);
 	if (s->opt.n_geoip && !(s->geo = geoip_new()))
 		return fail_line("%s", "out of memory"), -1;
 	for (size_t i = 0; i < s->opt.n_geoip; i++)
@@ -403,6 +404,7 @@ static void reload(struct setup *s, struct engine *e)
 		rules_free(s->rules);
 		s->rules = fresh;
 		warn_missing_tables(&s->reg, fresh, s->rules_dir);
+		rules_report_shadowed(fresh, warn_line, NULL);
 		fprintf(stderr, "x1367ids: reloaded %zu mapping rows\n", rules_count(fresh));
 	}
 	if (output_reopen(s->out))

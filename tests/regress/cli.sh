@@ -93,6 +93,19 @@ grep -q "modbus.map: a symbolic link: refused" "$work/err" && ok "symbolic link 
 rm "$work/trules/modbus.map" && mv "$work/modbus.map.real" "$work/trules/modbus.map"
 expect_exit 0 "trusted copy of the rules accepted" --check-config --rules "$work/trules"
 
+# Rows by prefix or mask: a bad mask is one file:line line; a pattern every
+# code of which has a more specific row is a warning, the table still loads.
+printf 'modbus 0401/FF00 30 bad\n' >"$work/trules/modbus.map"
+expect_exit 2 "bad mask refused with file:line" --check-config --rules "$work/trules"
+grep -q "modbus.map:1: vendor code \"0401/FF00\": VALUE has bits set outside MASK" "$work/err" &&
+	ok "bad mask reason named" || ko "bad mask reason named"
+printf 'modbus 0* 30 never\nmodbus 00/F8 31 low\nmodbus 08/F8 30 high\nmodbus * FF other\n' >"$work/trules/modbus.map"
+expect_exit 0 "--check-config accepts a shadowed pattern" --check-config --rules "$work/trules"
+grep -q "^x1367ids: warning: .*modbus.map:1: row modbus 00/F0 can never match" "$work/err" &&
+	ok "--check-config reports the row that can never match" ||
+	ko "--check-config reports the row that can never match"
+cp "$rules/modbus.map" "$work/trules/modbus.map"
+
 printf 'reporter-ip = 192.0.2.7\nsensor-name = from-config # comment\n' >"$work/conf"
 "$sensor" --plugin-dir "$plugins" -c "$work/conf" -r "$part1" --rules "$rules" >"$work/out" 2>"$work/err"
 if [ $? -eq 0 ] && grep -q '"IP Address":"192.0.2.7"' "$work/out" && grep -q '"Sensor":"from-config"' "$work/out"; then
