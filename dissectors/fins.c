@@ -560,6 +560,7 @@ static const struct x1367_dissector fins_dissector = {
 	},
 	.event_names = fins_events,
 	.describe_request = fins_describe,
+	.version = "1.0",
 };
 
 X1367_PLUGIN_EXPORT const struct x1367_dissector *X1367_DISSECTOR_ENTRY(void)

@@ -196,6 +196,19 @@ int rules_has_protocol(const struct rules *r, const char *protocol)
 	return 0;
 }
 
+const char *rules_table_of(const struct rules *r, const char *protocol, size_t *rows)
+{
+	const char *file = NULL;
+
+	*rows = 0;
+	for (size_t i = 0; r && i < r->n; i++)
+		if (!strcmp(r->rows[i].protocol, protocol)) {
+			file = file ? file : r->rows[i].file;
+			(*rows)++;
+		}
+	return file;
+}
+
 static int upper_hex_copy(const char *in, char *out, size_t cap)
 {
 	size_t i;

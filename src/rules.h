@@ -79,6 +79,9 @@ const struct rule *rules_lookup(const struct rules *r, const char *protocol,
 size_t rules_count(const struct rules *r);
 /* 1 when some row names `protocol` (its mapping table is loaded). */
 int rules_has_protocol(const struct rules *r, const char *protocol);
+/* The table file of the protocol's first row (NULL: none), and in *rows
+ * how many rows name it. */
+const char *rules_table_of(const struct rules *r, const char *protocol, size_t *rows);
 
 /* ---- The mapping policy: what a reported vendor code becomes ------------
  * The one place that decides whether a vendor error code gives a record
