@@ -949,6 +949,7 @@ static const struct x1367_dissector coap_dissector = {
 	},
 	.event_names = coap_events,
 	.describe_request = coap_describe,
+	.version = "1.0",
 };
 
 const struct x1367_dissector *X1367_DISSECTOR_ENTRY(void);

@@ -1123,6 +1123,7 @@ static const struct x1367_dissector mqtt_dissector = {
 	.gap = mqtt_gap,
 	.event_names = mqtt_events,
 	.describe_request = mqtt_describe,
+	.version = "1.0",
 };
 
 /* The header does not declare the entry point: say it here. */

@@ -1007,6 +1007,7 @@ static const struct x1367_dissector tls_dissector = {
 	.flow_end = tls_flow_end,
 	.event_names = tls_events,
 	.describe_request = tls_describe,
+	.version = "1.0",
 };
 
 __attribute__((visibility("default"))) const struct x1367_dissector *X1367_DISSECTOR_ENTRY(void)

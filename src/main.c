@@ -24,6 +24,7 @@
 #include "daemon.h"
 #include "engine.h"
 #include "fileio.h"
+#include "inventory.h"
 #include "geoip.h"
 #include "options.h"
 #include "paths.h"
@@ -191,6 +192,32 @@ struct setup {
 	FILE *statsfp;
 };
 
+/* --list-plugins: load what a start would (built-ins, every plugin the
+ * configuration allows, the tables), but go on past a refused plugin and
+ * list it with why.  Exit 0, 1 when some plugin file was refused, 2 when
+ * the plugin directory itself cannot be read. */
+static int list_plugins(struct setup *s)
+{
+	static struct inventory_refusals ref;
+	char rerr[REGISTRY_ERR_LEN], perr[PLUGIN_ERR_LEN], err[RULES_ERR_LEN];
+	const char *dir = s->opt.plugin_dir ? s->opt.plugin_dir : s->defaults.plugin_dir;
+
+	if (registry_add_builtins(&s->reg, rerr))
+		return fail_line("%s", rerr), EXIT_USAGE;
+	s->plugins.on_refused = inventory_refused;
+	s->plugins.arg = &ref;
+	if (plugins_load_dir(&s->plugins, &s->reg, dir, s->opt.plugin_dir != NULL, s->opt.disabled,
+			     s->opt.n_disabled, perr))
+		return fail_line("%s", perr), EXIT_USAGE;
+	s->rules = rules_new();
+	if (s->rules && rules_load_dir(s->rules, s->rules_dir, protocol_known, &s->reg, err)) {
+		fail_line("mapping tables not read: %s", err);
+		rules_free(s->rules);
+		s->rules = NULL;
+	}
+	return inventory_print(stdout, &s->reg, &s->plugins, s->rules, &ref) ? 1 : 0;
+}
+
 /* Everything that can be wrong in the configuration: exit 2. */
 static int configure(struct setup *s, int argc, char **argv)
 {
@@ -201,7 +228,7 @@ static int configure(struct setup *s, int argc, char **argv)
 		return fail_line("%s", err), -1;
 	paths_defaults(&s->defaults);
 	s->rules_dir = s->opt.rules_dir ? s->opt.rules_dir : s->defaults.rules_dir;
-	if (s->opt.show_help || s->opt.show_version || s->opt.list_codes)
+	if (s->opt.show_help || s->opt.show_version || s->opt.list_codes || s->opt.list_plugins)
 		return 0;
 	if (!s->opt.read_file && !s->opt.n_ifaces && !s->opt.check_config)
 		return fail_line("%s", "nothing to read: give -r FILE or -i IFACE (see --help)"), -1;
@@ -224,6 +251,7 @@ static int configure(struct setup *s, int argc, char **argv)
 	if (!s->rules || rules_load_dir(s->rules, s->rules_dir, protocol_known, &s->reg, err))
 		return fail_line("%s", s->rules ? err : "out of memory"), -1;
 	warn_missing_tables(&s->reg, s->rules, s->rules_dir);
+	rules_report_shadowed(s->rules, warn_line, NULL);
 	if (s->opt.n_geoip && !(s->geo = geoip_new()))
 		return fail_line("%s", "out of memory"), -1;
 	for (size_t i = 0; i < s->opt.n_geoip; i++)
@@ -403,6 +431,7 @@ static void reload(struct setup *s, struct engine *e)
 		rules_free(s->rules);
 		s->rules = fresh;
 		warn_missing_tables(&s->reg, fresh, s->rules_dir);
+		rules_report_shadowed(fresh, warn_line, NULL);
 		fprintf(stderr, "x1367ids: reloaded %zu mapping rows\n", rules_count(fresh));
 	}
 	if (output_reopen(s->out))
@@ -582,6 +611,8 @@ int main(int argc, char **argv)
 		for (size_t i = 0; x1367_code_row(i, &code, &msg, &cls); i++)
 			printf("%s\t%s\t%s\n", code, msg, cls);
 		rc = 0;
+	} else if (s.opt.list_plugins) {
+		rc = list_plugins(&s);
 	} else if (s.opt.check_config) {
 		fprintf(stderr, "x1367ids: configuration ok (%zu dissectors, %zu mapping rows from %s)\n", s.reg.n,
 			rules_count(s.rules), s.rules_dir);

@@ -13,7 +13,7 @@ enum {
 	OPT_MAX_FLOWS, OPT_MAX_TXNS, OPT_MAX_TXNS_PER_FLOW, OPT_MAX_CODE_BYTES,
 	OPT_MAX_STREAM_BYTES, OPT_MAX_REASM_BYTES, OPT_TCP_IDLE, OPT_UDP_IDLE,
 	OPT_REQUEST_TIMEOUT, OPT_SILENCE_FACTOR, OPT_NO_STATS, OPT_CHECK_CONFIG,
-	OPT_VERSION, OPT_LIST_CODES, OPT_PLUGIN_DIR, OPT_DISABLE_PLUGIN,
+	OPT_VERSION, OPT_LIST_CODES, OPT_LIST_PLUGINS, OPT_PLUGIN_DIR, OPT_DISABLE_PLUGIN,
 	OPT_SNAPLEN, OPT_BUFFER_SIZE, OPT_NO_PROMISC, OPT_IMMEDIATE, OPT_STATS_INTERVAL,
 	OPT_STATS_FILE, OPT_ALLOW_ROOT, OPT_CHROOT, OPT_PID_FILE, OPT_FOREGROUND,
 	OPT_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_CA, OPT_SYSLOG_CERT, OPT_SYSLOG_KEY, OPT_SPOOL_DIR,
@@ -40,6 +40,7 @@ static const struct option long_opts[] = {
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"list-codes", no_argument, NULL, OPT_LIST_CODES},
+	{"list-plugins", no_argument, NULL, OPT_LIST_PLUGINS},
 	{"reporter-ip", required_argument, NULL, OPT_REPORTER_IP},
 	{"rules", required_argument, NULL, OPT_RULES},
 	{"sensor-name", required_argument, NULL, OPT_SENSOR_NAME},
@@ -124,6 +125,8 @@ void options_usage(FILE *fp, const char *rules_dir, const char *plugin_dir)
 	      "      --no-stats               no statistics line on stderr at the end\n"
 	      "      --check-config           validate configuration and rules, then exit\n"
 	      "      --list-codes             print the X.1367 codes (code, message, class)\n"
+	      "      --list-plugins           print every dissector (name, version, ABI, ports,\n"
+	      "                               file, mapping table) and every plugin refused, why\n"
 	      "      --version                print the version\n"
 	      "  -h, --help                   this help\n"
 	      "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n",
@@ -216,6 +219,7 @@ static int apply(struct options *o, int id, const char *name, const char *v, cha
 	case 'h': o->show_help = 1; return 0;
 	case OPT_VERSION: o->show_version = 1; return 0;
 	case OPT_LIST_CODES: o->list_codes = 1; return 0;
+	case OPT_LIST_PLUGINS: o->list_plugins = 1; return 0;
 	case OPT_REPORTER_IP: o->reporter_ip = v; return 0;
 	case OPT_RULES: o->rules_dir = v; return 0;
 	case OPT_PLUGIN_DIR: o->plugin_dir = v; return 0;
@@ -314,6 +318,7 @@ static int config_line(struct options *o, const char *file, int lineno, char *li
 	const char *value = eq ? trim(eq + 1) : "";
 	const struct option *lo = find_long(name);
 	if (!lo || lo->val == 'c' || lo->val == 'h' || lo->val == OPT_VERSION || lo->val == OPT_LIST_CODES ||
+	    lo->val == OPT_LIST_PLUGINS ||
 	    lo->val == OPT_CHECK_CONFIG) {
 		snprintf(err, OPTIONS_ERR_LEN, "%s:%d: unknown setting \"%s\"", file, lineno, name);
 		return -1;

@@ -40,7 +40,7 @@ struct options {
 	const char *chroot_dir;
 	const char *pid_file;
 	int foreground;
-	int show_help, show_version, list_codes, check_config;
+	int show_help, show_version, list_codes, list_plugins, check_config;
 	struct engine_config engine;
 	struct syslog_config syslog;   /* --syslog and friends */
 	char *strings;                /* storage for values read from the file */

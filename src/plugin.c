@@ -108,6 +108,8 @@ static int load_one(struct plugin_set *ps, struct registry *reg, const char *pat
 	if (d && X1367_HAS_FIELD(d, name) && d->name &&
 	    is_disabled(d->name, disabled, n_disabled)) {
 		ps->disabled++;
+		if (ps->on_refused)
+			ps->on_refused(path, "disabled by the configuration (disable-plugin)", ps->arg);
 		d = NULL;
 	} else if (d && registry_add(reg, d, rerr)) {
 		snprintf(err, PLUGIN_ERR_LEN, "%.300s: %.200s", path, rerr);
@@ -120,8 +122,18 @@ static int load_one(struct plugin_set *ps, struct registry *reg, const char *pat
 		return rc;
 	}
 	ps->handles[ps->n] = h;
+	snprintf(ps->files[ps->n], sizeof(ps->files[ps->n]), "%.255s", path);
+	ps->reg_index[ps->n] = (unsigned)(reg->n - 1);
 	ps->fds[ps->n++] = fd;
 	return 0;
+}
+
+const char *plugin_file_of(const struct plugin_set *ps, unsigned reg_index)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->reg_index[i] == reg_index)
+			return ps->files[i];
+	return NULL;
 }
 
 static int is_plugin_name(const struct dirent *e)
@@ -157,8 +169,12 @@ int plugins_load_dir(struct plugin_set *ps, struct registry *reg, const char *di
 	for (int i = 0; i < n; i++) {
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
-		if (!rc && load_one(ps, reg, path, disabled, n_disabled, err))
-			rc = -1;
+		if (!rc && load_one(ps, reg, path, disabled, n_disabled, err)) {
+			if (ps->on_refused)   /* survey: say why, go on */
+				ps->on_refused(path, err, ps->arg);
+			else
+				rc = -1;
+		}
 		free(ents[i]);
 	}
 	free(ents);

@@ -16,11 +16,20 @@
 #define PLUGIN_MAX 32
 #define PLUGIN_ERR_LEN 512
 
+/* Told about each plugin file not loaded, with why ("PATH: reason"). */
+typedef void (*plugin_refused_fn)(const char *path, const char *why, void *arg);
+
 struct plugin_set {
 	void *handles[PLUGIN_MAX];
 	int fds[PLUGIN_MAX];        /* kept open: see load_one */
+	char files[PLUGIN_MAX][256];/* where each loaded plugin came from */
+	unsigned reg_index[PLUGIN_MAX]; /* its registry entry */
 	size_t n;
 	size_t disabled;            /* found but disabled by configuration */
+	/* Survey mode (--list-plugins): set, a refusal is told here and
+	 * loading goes on with the next file instead of stopping. */
+	plugin_refused_fn on_refused;
+	void *arg;
 };
 
 /* Load the plugins of `dir` into the registry, except those whose
@@ -35,6 +44,9 @@ int plugins_load_dir(struct plugin_set *ps, struct registry *reg, const char *di
  * refused (what to do)", `what` being "file" or "directory". */
 struct stat;
 int plugin_trusted(const struct stat *st, const char *what, const char *path, char err[PLUGIN_ERR_LEN]);
+
+/* The file a registry entry was loaded from, or NULL (a built-in). */
+const char *plugin_file_of(const struct plugin_set *ps, unsigned reg_index);
 
 /* After the engine is gone: unload every plugin. */
 void plugins_unload(struct plugin_set *ps);

@@ -5,6 +5,9 @@
  * code) serves both the duplicate check while loading and rules_lookup,
  * which runs once per error record.  The table is at most RULES_MAX_ROWS
  * rows and the hash has twice as many slots, so probes stay short.
+ * Pattern rows (04**, 0400/FF00) are hashed by their VALUE/MASK text, so a
+ * pattern written twice is a duplicate, and listed in pat[]: a code with
+ * no exact row is matched against them, most fixed bits first.
  *
  * A load is all or nothing: on the first bad line the rows of that call
  * are dropped again and `err` says "file:line: reason".  Operators edit
@@ -28,7 +31,7 @@
 #include "x1367_codes.h"
 
 #define LINE_MAX_BYTES 1024
-#define VENDOR_MAX_DIGITS (sizeof(((struct rule *)0)->vendor_code) - 1)
+#define VENDOR_MAX_DIGITS 32   /* 16 bytes: rule.value */
 #define X1367_MAX_DIGITS (sizeof(((struct rule *)0)->x1367_code) - 1)
 #define PROTOCOL_MAX (sizeof(((struct rule *)0)->protocol) - 1)
 #define MEANING_MAX (sizeof(((struct rule *)0)->meaning) - 1)
@@ -42,6 +45,8 @@ struct rules {
 	rules_warn_fn warn;
 	void *warn_arg;
 	uint16_t slot[HASH_SLOTS];   /* row index + 1; 0 = empty */
+	uint16_t pat[RULES_MAX_ROWS]; /* pattern rows, by index */
+	size_t npat;
 };
 
 _Static_assert((HASH_SLOTS & (HASH_SLOTS - 1)) == 0, "HASH_SLOTS is a power of two");
@@ -89,9 +94,78 @@ static void truncate_rows(struct rules *r, size_t keep)
 	size_t i;
 
 	r->n = keep;
+	r->npat = 0;
 	memset(r->slot, 0, sizeof(r->slot));
-	for (i = 0; i < r->n; i++)
+	for (i = 0; i < r->n; i++) {
 		r->slot[slot_of(r, r->rows[i].protocol, r->rows[i].vendor_code)] = (uint16_t)(i + 1);
+		if (r->rows[i].nbytes)
+			r->pat[r->npat++] = (uint16_t)i;
+	}
+}
+
+/* ---- pattern rows ---------------------------------------------------- */
+
+static int hex_nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Hex text of whole bytes (at most 16) into out[]; the byte count or -1. */
+static int hex_bytes(const char *hex, unsigned char out[16])
+{
+	size_t n = strlen(hex);
+
+	if (n == 0 || n % 2 || n > VENDOR_MAX_DIGITS)
+		return -1;
+	for (size_t i = 0; i < n; i += 2) {
+		int hi = hex_nibble(hex[i]), lo = hex_nibble(hex[i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i / 2] = (unsigned char)(hi << 4 | lo);
+	}
+	return (int)(n / 2);
+}
+
+static int matches(const struct rule *row, const unsigned char *code, size_t n)
+{
+	if (n != row->nbytes)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((code[i] & row->mask[i]) != row->value[i])
+			return 0;
+	return 1;
+}
+
+/* Some code matches both patterns (same length, no fixed bit differs). */
+static int overlap(const struct rule *a, const struct rule *b)
+{
+	if (a->nbytes != b->nbytes)
+		return 0;
+	for (size_t i = 0; i < a->nbytes; i++)
+		if ((a->value[i] ^ b->value[i]) & a->mask[i] & b->mask[i])
+			return 0;
+	return 1;
+}
+
+/* The matching pattern with the most fixed bits (ties are refused at load). */
+static const struct rule *best_pattern(const struct rules *r, const char *protocol,
+				       const unsigned char *code, size_t n)
+{
+	const struct rule *best = NULL;
+
+	for (size_t i = 0; i < r->npat; i++) {
+		const struct rule *row = &r->rows[r->pat[i]];
+		if ((!best || row->bits > best->bits) && matches(row, code, n) &&
+		    !strcmp(row->protocol, protocol))
+			best = row;
+	}
+	return best;
 }
 
 /* ---- public: table --------------------------------------------------- */
@@ -122,6 +196,19 @@ int rules_has_protocol(const struct rules *r, const char *protocol)
 	return 0;
 }
 
+const char *rules_table_of(const struct rules *r, const char *protocol, size_t *rows)
+{
+	const char *file = NULL;
+
+	*rows = 0;
+	for (size_t i = 0; r && i < r->n; i++)
+		if (!strcmp(r->rows[i].protocol, protocol)) {
+			file = file ? file : r->rows[i].file;
+			(*rows)++;
+		}
+	return file;
+}
+
 static int upper_hex_copy(const char *in, char *out, size_t cap)
 {
 	size_t i;
@@ -139,13 +226,19 @@ const struct rule *rules_lookup(const struct rules *r, const char *protocol,
 				const char *vendor_code)
 {
 	char code[VENDOR_MAX_DIGITS + 1];
+	unsigned char bytes[16];
 	const struct rule *row = NULL;
+	int n;
 
 	if (!r || !protocol || r->n == 0)
 		return NULL;
-	/* A code longer than any row can only fall back to "*". */
-	if (vendor_code && upper_hex_copy(vendor_code, code, sizeof(code)) == 0)
+	/* A code longer than any row, or not hex, can only fall back to "*". */
+	if (vendor_code && (n = hex_bytes(vendor_code, bytes)) > 0 &&
+	    upper_hex_copy(vendor_code, code, sizeof(code)) == 0) {
 		row = find(r, protocol, code);
+		if (!row && r->npat)
+			row = best_pattern(r, protocol, bytes, (size_t)n);
+	}
 	return row ? row : find(r, protocol, "*");
 }
 
@@ -324,24 +417,101 @@ static int parse_protocol(struct row_ctx *c, const char *tok, struct rule *out)
 	return 0;
 }
 
+/* VALUE/MASK text of a pattern: the hash key and what messages show. */
+static void pattern_key(struct rule *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *p = out->vendor_code;
+
+	for (size_t i = 0; i < out->nbytes; i++, p += 2)
+		p[0] = hex[out->value[i] >> 4], p[1] = hex[out->value[i] & 15];
+	*p++ = '/';
+	for (size_t i = 0; i < out->nbytes; i++, p += 2)
+		p[0] = hex[out->mask[i] >> 4], p[1] = hex[out->mask[i] & 15];
+	*p = '\0';
+}
+
+/* value[]/mask[]/nbytes/bits set: an exact code when every bit is fixed. */
+static int finish_pattern(struct row_ctx *c, const char *tok, struct rule *out)
+{
+	unsigned bits = 0;
+
+	for (size_t i = 0; i < out->nbytes; i++)
+		for (unsigned m = out->mask[i]; m; m &= m - 1)
+			bits++;
+	if (bits == 0)
+		return fail(c, "vendor code \"%.40s\" fixes no bit: write * for any code", tok);
+	if (bits == 8u * out->nbytes) {   /* 0400/FFFF is the exact row 0400 */
+		for (size_t i = 0; i < out->nbytes; i++)
+			snprintf(out->vendor_code + 2 * i, 3, "%02X", out->value[i]);
+		out->nbytes = 0;
+		return 0;
+	}
+	out->bits = (unsigned short)bits;
+	pattern_key(out);
+	return 0;
+}
+
+/* "04**": each * one nibble of any value. */
+static int parse_wildcards(struct row_ctx *c, const char *tok, size_t n, struct rule *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		int v = tok[i] == '*' ? 0 : hex_nibble(tok[i]);
+		unsigned char m = tok[i] == '*' ? 0 : 0xF;
+		if (v < 0)
+			return fail(c, "vendor code \"%.40s\" is not hex digits and * (nor VALUE/MASK)", tok);
+		out->value[i / 2] |= (unsigned char)(i % 2 ? v : v << 4);
+		out->mask[i / 2] |= (unsigned char)(i % 2 ? m : m << 4);
+	}
+	out->nbytes = (unsigned char)(n / 2);
+	return finish_pattern(c, tok, out);
+}
+
+/* "0400/FF00": the code's bits under MASK equal VALUE. */
+static int parse_mask(struct row_ctx *c, const char *tok, const char *slash, struct rule *out)
+{
+	char value[VENDOR_MAX_DIGITS + 1];
+	size_t vn = (size_t)(slash - tok), mn = strlen(slash + 1);
+	int n;
+
+	if (vn != mn)
+		return fail(c, "vendor code \"%.40s\": VALUE and MASK must have as many hex digits", tok);
+	memcpy(value, tok, vn);
+	value[vn] = '\0';
+	n = hex_bytes(value, out->value);
+	if (n < 0 || hex_bytes(slash + 1, out->mask) != n)
+		return fail(c, "vendor code \"%.40s\": VALUE/MASK must be hex, whole bytes, at most %d digits each",
+			    tok, VENDOR_MAX_DIGITS);
+	for (int i = 0; i < n; i++)
+		if (out->value[i] & ~out->mask[i])
+			return fail(c, "vendor code \"%.40s\": VALUE has bits set outside MASK (byte %d: "
+				    "%02X/%02X)", tok, i + 1, out->value[i], out->mask[i]);
+	out->nbytes = (unsigned char)n;
+	return finish_pattern(c, tok, out);
+}
+
 static int parse_vendor(struct row_ctx *c, const char *tok, struct rule *out)
 {
 	size_t i, n = strlen(tok);
+	const char *slash = strchr(tok, '/');
 
 	if (strcmp(tok, "*") == 0) {
 		memcpy(out->vendor_code, "*", 2);
 		return 0;
 	}
-	for (i = 0; i < n; i++)
-		if (!((tok[i] >= '0' && tok[i] <= '9') || (tok[i] >= 'a' && tok[i] <= 'f') ||
-		      (tok[i] >= 'A' && tok[i] <= 'F')))
-			return fail(c, "vendor code \"%.40s\" is not hex (or \"*\")", tok);
+	if (slash)
+		return parse_mask(c, tok, slash, out);
 	if (n > VENDOR_MAX_DIGITS)
-		return fail(c, "vendor code too long (%zu hex digits, at most %zu)", n,
+		return fail(c, "vendor code too long (%zu hex digits, at most %d)", n,
 			    VENDOR_MAX_DIGITS);
 	if (n % 2)
 		return fail(c, "vendor code \"%s\" has an odd number of hex digits (write whole bytes)",
 			    tok);
+	if (strchr(tok, '*'))
+		return parse_wildcards(c, tok, n, out);
+	for (i = 0; i < n; i++)
+		if (hex_nibble(tok[i]) < 0)
+			return fail(c, "vendor code \"%.40s\" is not hex (or \"*\", 04**, 0400/FF00)", tok);
 	return upper_hex_copy(tok, out->vendor_code, sizeof(out->vendor_code));
 }
 
@@ -436,6 +606,24 @@ static int grow(struct rules *r)
 	return 0;
 }
 
+/* Two patterns as specific as each other sharing a code: neither can win. */
+static int ambiguous(const struct rules *r, struct row_ctx *c, const struct rule *row)
+{
+	for (size_t i = 0; i < r->npat; i++) {
+		const struct rule *o = &r->rows[r->pat[i]];
+		char code[VENDOR_MAX_DIGITS + 1];
+
+		if (o->bits != row->bits || !overlap(o, row) || strcmp(o->protocol, row->protocol))
+			continue;
+		for (size_t k = 0; k < row->nbytes; k++)   /* one code both match */
+			snprintf(code + 2 * k, 3, "%02X", (row->value[k] | o->value[k]));
+		return fail(c, "row %s overlaps %s (%s:%d) with as many fixed bits: both match %s "
+			    "and neither is more specific", row->vendor_code, o->vendor_code, o->file,
+			    o->line, code);
+	}
+	return 0;
+}
+
 static int add_row(struct rules *r, struct row_ctx *c, const struct rule *row)
 {
 	size_t s = slot_of(r, row->protocol, row->vendor_code);
@@ -446,12 +634,16 @@ static int add_row(struct rules *r, struct row_ctx *c, const struct rule *row)
 		return fail(c, "duplicate row for %s %s (first at %s:%d)", row->protocol,
 			    row->vendor_code, first->file, first->line);
 	}
+	if (row->nbytes && ambiguous(r, c, row))
+		return -1;
 	if (r->n >= RULES_MAX_ROWS)
 		return fail(c, "too many rows (at most %d in all tables)", RULES_MAX_ROWS);
 	if (r->n == r->cap && grow(r) != 0)
 		return fail(c, "out of memory");
 	r->rows[r->n] = *row;
 	r->slot[s] = (uint16_t)(r->n + 1);
+	if (row->nbytes)
+		r->pat[r->npat++] = (uint16_t)r->n;
 	r->n++;
 	return 0;
 }
@@ -684,4 +876,120 @@ int rules_load_dir(struct rules *r, const char *dir, rules_protocol_known_fn kno
 	if (rc != 0)
 		truncate_rows(r, keep);
 	return rc;
+}
+
+/* ---- rows that can never match -------------------------------------- */
+
+struct cover {
+	const struct rule *row;      /* the pattern asked about */
+	struct rule *cand;           /* more specific rows that share a code */
+	size_t n;
+	unsigned long steps;         /* bounded: past it, say nothing */
+};
+
+#define COVER_MAX_STEPS 100000ul
+
+/* 1 when cand fixes only bits fixed in (v, m), to the same values. */
+static int contains(const struct rule *cand, const unsigned char *v, const unsigned char *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((cand->mask[i] & ~m[i]) || ((v[i] ^ cand->value[i]) & cand->mask[i]))
+			return 0;
+	return 1;
+}
+
+static int shares(const struct rule *cand, const unsigned char *v, const unsigned char *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((v[i] ^ cand->value[i]) & cand->mask[i] & m[i])
+			return 0;
+	return 1;
+}
+
+/* Every code of (v, m) has a row among the candidates: split on a bit the
+ * first sharing candidate fixes until each part lies in one row or none. */
+static int covered(struct cover *cv, unsigned char *v, unsigned char *m)
+{
+	size_t n = cv->row->nbytes;
+	const struct rule *split = NULL;
+
+	if (++cv->steps > COVER_MAX_STEPS)
+		return 0;
+	for (size_t k = 0; k < cv->n; k++) {
+		if (contains(&cv->cand[k], v, m, n))
+			return 1;
+		if (!split && shares(&cv->cand[k], v, m, n))
+			split = &cv->cand[k];
+	}
+	if (!split)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char free_bits = (unsigned char)(split->mask[i] & ~m[i]);
+		if (free_bits) {
+			unsigned char bit = (unsigned char)(free_bits & -free_bits);
+			unsigned char v0[16], m1[16];
+			memcpy(v0, v, n);
+			memcpy(m1, m, n);
+			m1[i] |= bit;
+			v0[i] &= (unsigned char)~bit;
+			if (!covered(cv, v0, m1))
+				return 0;
+			v0[i] |= bit;
+			return covered(cv, v0, m1);
+		}
+	}
+	return 0;   /* not reached: a sharing candidate not containing fixes a free bit */
+}
+
+/* The rows more specific than `row` that share a code with it; exact rows
+ * as patterns fixing every bit. */
+static size_t candidates(const struct rules *r, const struct rule *row, struct rule *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		const struct rule *o = &r->rows[i];
+		struct rule x = *o;
+
+		if (o == row || strcmp(o->protocol, row->protocol) || !strcmp(o->vendor_code, "*"))
+			continue;
+		if (!o->nbytes) {
+			if (hex_bytes(o->vendor_code, x.value) != row->nbytes)
+				continue;
+			memset(x.mask, 0xFF, sizeof(x.mask));
+			x.nbytes = row->nbytes;
+			x.bits = (unsigned short)(8 * row->nbytes);
+		}
+		if (x.bits > row->bits && overlap(&x, row))
+			out[n++] = x;
+	}
+	return n;
+}
+
+size_t rules_report_shadowed(const struct rules *r, rules_warn_fn fn, void *arg)
+{
+	size_t found = 0;
+	struct rule *cand;
+
+	if (!r || !r->npat || !(cand = malloc(r->n * sizeof(*cand))))
+		return 0;
+	for (size_t i = 0; i < r->npat; i++) {
+		const struct rule *row = &r->rows[r->pat[i]];
+		struct cover cv = { .row = row, .cand = cand };
+		unsigned char v[16], m[16];
+		char msg[RULES_ERR_LEN];
+
+		cv.n = candidates(r, row, cand);
+		memcpy(v, row->value, sizeof(v));
+		memcpy(m, row->mask, sizeof(m));
+		if (!cv.n || !covered(&cv, v, m))
+			continue;
+		found++;
+		set_err(msg, "%s:%d: row %s %s can never match: every code it covers has a more "
+			"specific row", row->file, row->line, row->protocol, row->vendor_code);
+		if (fn)
+			fn(msg, arg);
+	}
+	free(cand);
+	return found;
 }

@@ -9,7 +9,18 @@
  * `-` in the X.1367 column means "not an error: no record".  `*` in the
  * vendor column is the row for any code without its own row.  Vendor codes
  * are hex (case-insensitive, stored uppercase) and match exactly: "0002"
- * and "02" are different codes (a vendor code is a byte string).  Columns
+ * and "02" are different codes (a vendor code is a byte string).
+ *
+ * A row may cover many codes of one length, by prefix or by mask:
+ *
+ *     fins   04**        30   Not executable (any 04xx)
+ *     fins   0400/FF00   30   the same row written with a mask
+ *
+ * `*` stands for one hex digit (any nibble); VALUE/MASK matches a code of
+ * the same length whose bits under MASK equal VALUE.  The most specific
+ * row wins: an exact row, then the pattern with the most fixed bits, then
+ * the "*" row.  Two patterns with as many fixed bits that share a code are
+ * refused (which one applies would be arbitrary).  Columns
  * are separated by spaces or tabs; the meaning is the rest of the line,
  * trimmed; '#' at the start of a line or after a blank starts a comment.
  * A bad row stops loading with "file:line: reason"; nothing of that load
@@ -26,11 +37,15 @@
 
 struct rule {
 	char protocol[32];
-	char vendor_code[33];     /* uppercase hex, or "*" */
+	char vendor_code[66];     /* uppercase hex, "*", or VALUE/MASK of a pattern */
 	char x1367_code[17];      /* uppercase hex, or "" for "no record" */
 	char meaning[128];
 	char file[256];           /* where it came from, for messages */
 	int line;
+	/* A pattern row: the code's bytes under mask[] equal value[]. */
+	unsigned char value[16], mask[16];
+	unsigned char nbytes;     /* code length; 0 for exact rows and "*" */
+	unsigned short bits;      /* fixed bits of a pattern (specificity) */
 };
 
 struct rules;
@@ -57,12 +72,16 @@ int rules_load_stream(struct rules *r, FILE *f, const char *name, rules_protocol
 int rules_load_dir(struct rules *r, const char *dir, rules_protocol_known_fn known,
 		   void *arg, char err[RULES_ERR_LEN]);
 
-/* The row for (protocol, vendor code), the protocol's "*" row, or NULL. */
+/* The row for (protocol, vendor code): its exact row, the most specific
+ * pattern row matching it, the protocol's "*" row, or NULL. */
 const struct rule *rules_lookup(const struct rules *r, const char *protocol,
 				const char *vendor_code);
 size_t rules_count(const struct rules *r);
 /* 1 when some row names `protocol` (its mapping table is loaded). */
 int rules_has_protocol(const struct rules *r, const char *protocol);
+/* The table file of the protocol's first row (NULL: none), and in *rows
+ * how many rows name it. */
+const char *rules_table_of(const struct rules *r, const char *protocol, size_t *rows);
 
 /* ---- The mapping policy: what a reported vendor code becomes ------------
  * The one place that decides whether a vendor error code gives a record
@@ -103,5 +122,10 @@ void rules_map(const struct rules *r, const char *protocol, const char *vendor_c
  * the unknown row. */
 void rules_set_warn(struct rules *r, rules_warn_fn fn, void *arg);
 size_t rules_skipped_rows(const struct rules *r);
+
+/* Rows that can never match: a pattern every code of which has a more
+ * specific row.  `fn` is told "file:line: ..." for each; returns how
+ * many.  (--check-config and the start say so; the table still loads.) */
+size_t rules_report_shadowed(const struct rules *r, rules_warn_fn fn, void *arg);
 
 #endif

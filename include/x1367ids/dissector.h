@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 #define X1367_ABI_MAJOR 1
-#define X1367_ABI_MINOR 2
+#define X1367_ABI_MINOR 3
 
 /* 1 when the struct `p` points to, which begins with `uint32_t struct_size`,
  * is large enough to hold `field`: the other side was built with a header
@@ -488,6 +488,12 @@ struct x1367_dissector {
 	 * max_kv fields whose strings live in buf; returns how many fields. */
 	size_t (*describe_request)(const struct x1367_request_view *req, char *uid, size_t uid_len,
 				   struct x1367_kv *kv, size_t max_kv, char *buf, size_t buf_len);
+
+	/* ---- ABI 1.3 (an older descriptor ends above: reads as NULL) ---- */
+
+	/* The plugin's own version ("1.0"), shown by x1367ids --list-plugins;
+	 * NULL shows as "-". */
+	const char *version;
 };
 
 typedef const struct x1367_dissector *(*x1367_dissector_entry_fn)(void);

@@ -5,8 +5,9 @@
  *     -o /tmp/fuzz_rules && /tmp/fuzz_rules -max_total_time=60 -max_len=20000
  *
  * Besides not crashing, every outcome must be consistent: a refusal leaves
- * the table empty with a "name:" message, an accepted row is found again
- * by its own key, and the error text is a bounded C string. */
+ * the table empty with a "name:" message, an accepted exact row is found
+ * again by its own key, a pattern row's own VALUE finds it or a more
+ * specific row, and the error text is a bounded C string. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,10 +24,24 @@ static int known(const char *name, void *arg)
 	return strcmp(name, "modbus") == 0 || strcmp(name, "echonet-lite") == 0;
 }
 
+/* The pattern's VALUE as a code: found by this row or a more specific one. */
+static void check_pattern(const struct rules *r, const struct rule *row)
+{
+	char code[33];
+	const struct rule *got;
+
+	for (size_t i = 0; i < row->nbytes; i++)
+		snprintf(code + 2 * i, 3, "%02X", row->value[i]);
+	got = rules_lookup(r, row->protocol, code);
+	if (!got || (got != row && got->nbytes && got->bits <= row->bits))
+		abort();
+}
+
 static void check_accepted(const struct rules *r)
 {
 	static const char *const protos[] = { "modbus", "echonet-lite" };
-	static const char *const codes[] = { "00", "01", "0a", "FF", "*", "", "0102030405" };
+	static const char *const codes[] = { "00", "01", "0a", "FF", "*", "", "0102030405",
+					     "0400", "04ff", "1234", "0401", "0000" };
 
 	for (size_t p = 0; p < 2; p++) {
 		for (size_t c = 0; c < sizeof(codes) / sizeof(codes[0]); c++) {
@@ -38,8 +53,10 @@ static void check_accepted(const struct rules *r)
 				abort();
 			if (row->x1367_code[0] && !x1367_code_valid(row->x1367_code))
 				abort();
-			if (rules_lookup(r, row->protocol, row->vendor_code) != row)
+			if (!row->nbytes && rules_lookup(r, row->protocol, row->vendor_code) != row)
 				abort();
+			if (row->nbytes)
+				check_pattern(r, row);
 		}
 	}
 }
@@ -59,6 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(err, 'X', sizeof(err));
 	if (rules_load_stream(r, f, "fuzz.map", known, NULL, err) == 0) {
 		check_accepted(r);
+		rules_report_shadowed(r, NULL, NULL);
 	} else {
 		if (rules_count(r) != 0 || strnlen(err, sizeof(err)) == sizeof(err) ||
 		    strncmp(err, "fuzz.map:", 9) != 0)

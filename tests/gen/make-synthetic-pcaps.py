@@ -654,6 +654,124 @@ def echonet_silence():
     return cap
 
 
+# ---- Omron FINS (UDP and TCP 9600) ---------------------------------------------
+
+FINS = 9600
+HMI_NODE = 10       # FINS node numbers: the HMI's and the PLCs'
+PLC1_NODE = 20
+PLC2_NODE = 21
+
+
+def fins_frame(icf, dst, src, sid, mrc, src_code, body=b"", gct=2):
+    """One FINS frame: dst and src are (network, node, unit)."""
+    return bytes([icf, 0, gct, *dst, *src, sid, mrc, src_code]) + body
+
+
+def fins_cmd(sid, mrc, src_code, body=b"", dst=(0, PLC1_NODE, 0), src=(0, HMI_NODE, 0), icf=0x80):
+    return fins_frame(icf, dst, src, sid, mrc, src_code, body)
+
+
+def fins_resp(sid, mrc, src_code, end, body=b"", dst=(0, HMI_NODE, 0), src=(0, PLC1_NODE, 0)):
+    """end: the two end code bytes MRES SRES, flags included."""
+    return fins_frame(0xC0, dst, src, sid, mrc, src_code, struct.pack(">H", end) + body)
+
+
+def fins_read(area, word, bit, count):
+    return struct.pack(">BHBH", area, word, bit, count)
+
+
+def fins_tcp(command, body=b"", error=0):
+    return b"FINS" + struct.pack(">III", 8 + len(body), command, error) + body
+
+
+def fins_udp_errors():
+    """An HMI polls a PLC over UDP 9600 -> 9600: every error family once,
+    end codes with the relay-error and CPU Unit flags, a normal answer with
+    a CPU flag (no record), an unanswered command (10) and one sent with
+    ICF bit 0 "no response" (never 10)."""
+    cap = Capture()
+
+    def ask(sid, mrc, src, body=b"", gap=0.5, icf=0x80):
+        cap.udp(HMI, FINS, PLC1, FINS, fins_cmd(sid, mrc, src, body, icf=icf), gap)
+
+    def answer(sid, mrc, src, end, body=b""):
+        cap.udp(PLC1, FINS, HMI, FINS, fins_resp(sid, mrc, src, end, body), 0.01)
+
+    ask(1, 0x01, 0x01, fins_read(0x82, 100, 0, 2))         # D100, 2 words
+    answer(1, 0x01, 0x01, 0x0000, b"\x00\x07\x00\x08")
+    ask(2, 0x01, 0x01, fins_read(0x82, 40000, 0, 2))       # past the end of DM
+    answer(2, 0x01, 0x01, 0x1103)
+    ask(3, 0x01, 0x01, fins_read(0x7E, 0, 0, 1))           # no such area
+    answer(3, 0x01, 0x01, 0x1101)
+    ask(4, 0x01, 0x02, fins_read(0xB0, 10, 0, 1) + b"\x12\x34")  # write in RUN mode
+    answer(4, 0x01, 0x02, 0x2201 | 0x0040)                 # + non-fatal CPU flag
+    ask(5, 0x04, 0x01, b"\xff\xff\x04")                    # RUN
+    answer(5, 0x04, 0x01, 0x2102 | 0x0080)                 # + fatal CPU flag
+    ask(6, 0x0C, 0x01, b"\x00\x00")                        # access right held elsewhere
+    answer(6, 0x0C, 0x01, 0x3001)
+    ask(7, 0x01, 0x01, fins_read(0x30, 10, 3, 1))          # CIO 10.03, through a gateway
+    answer(7, 0x01, 0x01, 0x0205 | 0x8000, b"\x01\x05")    # relay error at net 1 node 5
+    ask(8, 0x06, 0x20, b"\x01")                             # cycle time read: not on this model
+    answer(8, 0x06, 0x20, 0x0401)
+    ask(9, 0x07, 0x01)                                     # clock read: normal, CPU flag
+    answer(9, 0x07, 0x01, 0x0040, b"\x24\x01\x15\x09\x00\x00\x01")
+    ask(10, 0x01, 0x02, fins_read(0x82, 5, 0, 1) + b"\x00\x01", icf=0x81)  # no response wanted
+    ask(11, 0x01, 0x01, fins_read(0x82, 0, 0, 1))          # never answered: 10
+    ask(12, 0x06, 0x01, b"", gap=7.0)
+    answer(12, 0x06, 0x01, 0x0000, b"\x01" + bytes(25))
+    return cap
+
+
+def fins_udp_plc_initiated():
+    """Both ports 9600, the PLC sends the first datagram: the engine's
+    "server" side is the HMI, yet each frame is a command or a response by
+    its ICF bit 6.  The HMI asks too, with the same SID as the PLC: pairing
+    is per requester, never mixed up."""
+    cap = Capture()
+    cap.udp(PLC2, FINS, HMI, FINS, fins_cmd(0x30, 0x01, 0x02, fins_read(0x82, 200, 0, 1) + b"\x00\x2a",
+                                            dst=(0, HMI_NODE, 0), src=(0, PLC2_NODE, 0)), 0.5)
+    cap.udp(HMI, FINS, PLC2, FINS, fins_cmd(0x30, 0x01, 0x01, fins_read(0x82, 0, 0, 1),
+                                            dst=(0, PLC2_NODE, 0)), 0.005)
+    cap.udp(HMI, FINS, PLC2, FINS, fins_resp(0x30, 0x01, 0x02, 0x2101,
+                                             dst=(0, PLC2_NODE, 0), src=(0, HMI_NODE, 0)), 0.01)
+    cap.udp(PLC2, FINS, HMI, FINS, fins_resp(0x30, 0x01, 0x01, 0x1104,
+                                             dst=(0, HMI_NODE, 0), src=(0, PLC2_NODE, 0)), 0.01)
+    # An answer nobody asked for (its command is not in the capture).
+    cap.udp(PLC2, FINS, HMI, FINS, fins_resp(0x44, 0x01, 0x01, 0x1103,
+                                             dst=(0, HMI_NODE, 0), src=(0, PLC2_NODE, 0)), 0.5)
+    return cap
+
+
+def fins_tcp_errors():
+    """FINS/TCP: node address exchange, then framed commands; one message
+    split over two segments, two in one segment; error end codes; and a
+    second connection the server refuses in its FINS/TCP header (0x21: the
+    client node address is in use)."""
+    cap = Capture()
+    t = Tcp(cap, HMI, 50100, PLC1, FINS)
+    t.handshake()
+    t.c(fins_tcp(0, struct.pack(">I", 0)), gap=0.1)
+    t.s(fins_tcp(1, struct.pack(">II", HMI_NODE, PLC1_NODE)), gap=0.01)
+    t.c(fins_tcp(2, fins_cmd(1, 0x01, 0x01, fins_read(0x82, 100, 0, 1))), gap=0.2)
+    t.s(fins_tcp(2, fins_resp(1, 0x01, 0x01, 0x0000, b"\x00\x01")), gap=0.01)
+    t.c(fins_tcp(2, fins_cmd(2, 0x01, 0x01, fins_read(0xA3, 0, 0, 1))), gap=0.2)  # E3: no such bank
+    split = fins_tcp(2, fins_resp(2, 0x01, 0x01, 0x1101))
+    t.s(split[:7], gap=0.01)
+    t.s(split[7:], gap=0.005)
+    two = (fins_tcp(2, fins_cmd(3, 0x04, 0x02, b"\xff\xff"))
+           + fins_tcp(2, fins_cmd(4, 0x01, 0x02, fins_read(0x82, 0, 0, 1) + b"\x00\x00")))
+    t.c(two, gap=0.2)
+    t.s(fins_tcp(2, fins_resp(3, 0x04, 0x02, 0x2203)) + fins_tcp(2, fins_resp(4, 0x01, 0x02, 0x2101)),
+        gap=0.01)
+    t.close(gap=0.3)
+    t2 = Tcp(cap, HMI, 50101, PLC1, FINS, isn_c=7000, isn_s=9000)
+    t2.handshake()
+    t2.c(fins_tcp(0, struct.pack(">I", HMI_NODE)), gap=0.1)
+    t2.s(fins_tcp(1, struct.pack(">II", HMI_NODE, PLC1_NODE), error=0x21), gap=0.01)
+    t2.close(gap=0.1)
+    return cap
+
+
 # ---- the README's demo ---------------------------------------------------------
 
 
@@ -734,6 +852,9 @@ CASES = [
     ("echonet-malformed", echonet_malformed),
     ("echonet-tcp", echonet_tcp),
     ("echonet-silence", echonet_silence),
+    ("fins-udp-errors", fins_udp_errors),
+    ("fins-udp-plc-initiated", fins_udp_plc_initiated),
+    ("fins-tcp-errors", fins_tcp_errors),
 ]
 
 

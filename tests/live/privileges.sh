@@ -248,7 +248,7 @@ fi
 missing=
 for o in $("$sensor" --help | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
 	o=${o#--}
-	case $o in help | version | list-codes | config | check-config) continue ;; esac   # actions, not settings
+	case $o in help | version | list-codes | list-plugins | config | check-config) continue ;; esac   # actions, not settings
 	grep -Eq "^#?$o( |$)" "$conf" || missing="$missing $o"
 done
 [ -z "$missing" ] && ok "contrib/x1367ids.conf mentions every long option of --help" ||

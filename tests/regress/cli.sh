@@ -93,6 +93,36 @@ grep -q "modbus.map: a symbolic link: refused" "$work/err" && ok "symbolic link 
 rm "$work/trules/modbus.map" && mv "$work/modbus.map.real" "$work/trules/modbus.map"
 expect_exit 0 "trusted copy of the rules accepted" --check-config --rules "$work/trules"
 
+# Rows by prefix or mask: a bad mask is one file:line line; a pattern every
+# code of which has a more specific row is a warning, the table still loads.
+printf 'modbus 0401/FF00 30 bad\n' >"$work/trules/modbus.map"
+expect_exit 2 "bad mask refused with file:line" --check-config --rules "$work/trules"
+grep -q "modbus.map:1: vendor code \"0401/FF00\": VALUE has bits set outside MASK" "$work/err" &&
+	ok "bad mask reason named" || ko "bad mask reason named"
+printf 'modbus 0* 30 never\nmodbus 00/F8 31 low\nmodbus 08/F8 30 high\nmodbus * FF other\n' >"$work/trules/modbus.map"
+expect_exit 0 "--check-config accepts a shadowed pattern" --check-config --rules "$work/trules"
+grep -q "^x1367ids: warning: .*modbus.map:1: row modbus 00/F0 can never match" "$work/err" &&
+	ok "--check-config reports the row that can never match" ||
+	ko "--check-config reports the row that can never match"
+cp "$rules/modbus.map" "$work/trules/modbus.map"
+
+# x1367ids-validate, as installed: a file or standard input, one line per
+# invalid record with its reason, exit 0/1/2.
+xv=$top_builddir/x1367ids-validate
+"$sensor" --plugin-dir "$plugins" -r "$part1" --no-stats >"$work/recs" 2>/dev/null
+"$xv" --min 1 "$work/recs" >"$work/out" 2>"$work/err" && [ ! -s "$work/out" ] && grep -q '^[1-9][0-9]* records valid$' "$work/err" &&
+	ok "x1367ids-validate FILE: the sensor's records are valid" || ko "x1367ids-validate FILE: the sensor's records are valid"
+{ head -n 1 "$work/recs"; head -n 1 "$work/recs" | sed 's/"Error Message":"[^"]*"/"Error Message":"Nope"/'; } >"$work/mixed"
+"$xv" <"$work/mixed" >"$work/out" 2>"$work/err"; rc=$?
+[ $rc -eq 1 ] && [ "$(wc -l <"$work/out")" -eq 1 ] &&
+	grep -q '^x1367ids-validate: <stdin>:2: Error Message "Nope" is not ' "$work/out" && grep -q '1 of 2 records invalid' "$work/err" &&
+	ok "x1367ids-validate on standard input: one line per invalid record, exit 1" ||
+	ko "x1367ids-validate on standard input: one line per invalid record, exit 1 (exit $rc)"
+"$xv" "$work/nonexistent" >/dev/null 2>&1; [ $? -eq 2 ] && ok "x1367ids-validate: unreadable file, exit 2" ||
+	ko "x1367ids-validate: unreadable file, exit 2"
+"$xv" --help >"$work/out" 2>&1 && grep -q '^usage: x1367ids-validate ' "$work/out" && ok "x1367ids-validate --help" ||
+	ko "x1367ids-validate --help"
+
 printf 'reporter-ip = 192.0.2.7\nsensor-name = from-config # comment\n' >"$work/conf"
 "$sensor" --plugin-dir "$plugins" -c "$work/conf" -r "$part1" --rules "$rules" >"$work/out" 2>"$work/err"
 if [ $? -eq 0 ] && grep -q '"IP Address":"192.0.2.7"' "$work/out" && grep -q '"Sensor":"from-config"' "$work/out"; then

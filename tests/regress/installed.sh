@@ -22,6 +22,14 @@ for f in "$sbindir/x1367ids" "$pkgincludedir/dissector.h" "$pkgconfigdir/x1367id
 	"$rulesdir/modbus.map" "$plugindir/mqtt.so" "$mandir/man8/x1367ids.8"; do
 	[ -e "$root$f" ] || fail "installed tree lacks $f"
 done
+# The record validator, installed with its manual, checks what the
+# installed sensor writes.
+for f in "$bindir/x1367ids-validate" "$mandir/man1/x1367ids-validate.1"; do
+	[ -e "$root$f" ] || fail "installed tree lacks $f"
+done
+"$root$sbindir/x1367ids" -r "$top_srcdir/pcaps/demo.pcap" --no-stats 2>/dev/null | "$root$bindir/x1367ids-validate" --min 1 \
+	>"$root.log" 2>&1 || { cat "$root.log"; fail "installed x1367ids-validate accepts the installed sensor's records"; }
+echo "PASS installed x1367ids-validate: $(cat "$root.log")"
 # The staged program reads the staged rules, not the build tree's.
 "$root$sbindir/x1367ids" --check-config >"$root.log" 2>&1 || { cat "$root.log"; fail "installed --check-config"; }
 grep -q "mapping rows from $root$rulesdir)" "$root.log" || { cat "$root.log"; fail "installed program uses $root$rulesdir"; }

@@ -93,5 +93,35 @@ grep -q '^x1367ids: warning: dissector "testgood" has no mapping table' "$work/e
 ! grep -q 'has no mapping table' "$work/err" && ok "no warning once every dissector has its table" ||
 	ko "no warning once every dissector has its table"
 
+# --list-plugins, like zeek -N: every dissector with name, version, ABI,
+# ports, file and table; every plugin file not loaded, with why; exit 1
+# when one was refused.
+d=$(plugin_dir list good bad_abi clash); cp "$libs/good.so" "$d/good_gw.so"; chmod 664 "$d/good_gw.so"
+"$sensor" --list-plugins --rules "$work/rules" --plugin-dir "$d" >"$work/out" 2>"$work/err"
+rc=$?
+cat "$work/out" >>"$work/err"
+[ $rc -eq 1 ] && ok "--list-plugins exits 1 when a plugin is refused" || ko "--list-plugins exits 1 when a plugin is refused (exit $rc)"
+want_line() {   # name line
+	grep -qxF "$2" "$work/out" && ok "--list-plugins: $1" || ko "--list-plugins: $1 (no line: $2)"
+}
+want_line "a built-in, the sensor's version, its table" \
+	"$(printf 'modbus\t%s\tABI 1.3\tudp/502 tcp/502\tbuilt-in\t%s/rules/modbus.map (%s rows)' \
+		"$("$sensor" --version | awk '{print $2}')" "$work" "$(grep -c '^modbus ' "$rules/modbus.map")")"
+want_line "a plugin without a version, its file and table" \
+	"$(printf 'testgood\t-\tABI 1.3\ttcp/7777\t%s/good.so\t%s/rules/testgood.map (1 rows)' "$d" "$work")"
+want_line "another ABI major, refused with why" \
+	"$(printf 'refused\t%s/bad_abi.so\tno x1367_dissector_entry_v1 symbol: not an x1367ids plugin, or built for another ABI major (this sensor: 1)' "$d")"
+want_line "a port clash, refused with why" "$(printf 'refused\t%s/clash.so\tclash: port 502 already taken by modbus' "$d")"
+want_line "an untrusted file, refused with what to do" \
+	"$(printf 'refused\t%s/good_gw.so\tfile writable by group or others: refused (chmod go-w %s/good_gw.so)' "$d" "$d")"
+"$sensor" --list-plugins --rules "$rules" --plugin-dir "$(plugin_dir list2 good)" --disable-plugin testgood >"$work/out" 2>"$work/err"
+rc=$?
+[ $rc -eq 0 ] && grep -qx "disabled	.*/good.so	disabled by the configuration (disable-plugin)" "$work/out" &&
+	! grep -q '^testgood	' "$work/out" && ok "--list-plugins: a disabled plugin is listed as such, exit 0" ||
+	ko "--list-plugins: a disabled plugin is listed as such, exit 0"
+"$sensor" --list-plugins --rules "$rules" --plugin-dir "$(plugin_dir list3 good)" >"$work/out" 2>"$work/err"
+grep -qx "testgood	-	ABI 1.3	tcp/7777	.*/good.so	none: every error it reports is FF" "$work/out" &&
+	ok "--list-plugins: a dissector without a table says so" || ko "--list-plugins: a dissector without a table says so"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

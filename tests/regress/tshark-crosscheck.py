@@ -95,6 +95,92 @@ def reported(sensor, rules, path):
     return sorted(got)
 
 
+# ---- Omron FINS -------------------------------------------------------------
+# Every FINS error tshark's `omron` dissector shows is one record, one for
+# one: same time, same responder, same vendor code, and paired with a
+# request exactly when a command of that SID and command code went the
+# other way before (the pairing done here from tshark's fields).  The
+# vendor code is tshark's omron.response.code with the relay-error bit of
+# MRES (0x80) and the CPU Unit bits of SRES (0xC0) masked off, which is how
+# rules/fins.map is keyed; 0000 is normal completion (no record).  A
+# non-zero FINS/TCP header error code (omron.tcp.error_code) is a record
+# under its 8-digit code.  A "10 No Response" record has no response and
+# is not compared here (tests/regress/run.sh pins those).
+FINS_CAPTURES = [("public", "omron_test.pcap"), ("synthetic", "fins-udp-errors.pcap"),
+                 ("synthetic", "fins-udp-plc-initiated.pcap"), ("synthetic", "fins-tcp-errors.pcap")]
+FINS_FIELDS = ["frame.time_epoch", "ip.src", "ip.dst", "tcp.stream", "omron.icf", "omron.sid",
+               "omron.command", "omron.response.code", "omron.tcp.command", "omron.tcp.error_code"]
+
+
+def fins_expected(path):
+    rows = tshark(path, "-Y", "omron", "-T", "fields", *sum((["-e", f] for f in FINS_FIELDS), []))
+    pending, want, problems = {}, [], []
+    for epoch, src, dst, stream, icfs, sids, cmds, codes, tcmds, terrs in rows:
+        split = lambda v: v.split(",") if v else []  # noqa: E731
+        icfs, sids, cmds, codes = split(icfs), split(sids), split(cmds), split(codes)
+        for tcmd, terr in zip(split(tcmds), split(terrs)):
+            if int(tcmd, 16) == 0:
+                pending.setdefault(("node", stream), []).append(1)
+            elif int(tcmd, 16) == 1 and pending.get(("node", stream)):
+                pending[("node", stream)].pop()
+                if int(terr, 16):
+                    want.append((iso(epoch), src, "%08X" % int(terr, 16), True))
+            elif int(terr, 16):
+                want.append((iso(epoch), src, "%08X" % int(terr, 16), False))
+        responses = [i for i, icf in enumerate(icfs) if int(icf, 16) & 0x40]
+        if len(codes) != len(responses):
+            problems.append(f"{epoch}: {len(responses)} responses, tshark shows {len(codes)} codes")
+            continue
+        for i, icf in enumerate(icfs):
+            if not int(icf, 16) & 0x40:
+                pending.setdefault((src, dst, sids[i], cmds[i]), []).append(1)
+        for i, code in zip(responses, codes):
+            key = (dst, src, sids[i], cmds[i])
+            paired = bool(pending.get(key))
+            if paired:
+                pending[key].pop()
+            vendor = int(code, 16) & 0x7F3F
+            if vendor:
+                want.append((iso(epoch), src, "%04X" % vendor, paired))
+    return sorted(want), problems
+
+
+def fins_reported(sensor, rules, plugins, path):
+    out = subprocess.run([sensor, "-r", path, "--rules", rules, "--plugin-dir", plugins,
+                          "--reporter-ip", "192.0.2.254", "--no-stats"],
+                         check=True, capture_output=True, text=True).stdout
+    got = []
+    for line in out.splitlines():
+        r = json.loads(line)
+        if r["Protocol"] == "Omron FINS" and r["Responder"].get("Transmitted Code"):
+            d = r["Description"]
+            got.append((r["Timestamp"], d["Responder Address"], d["Vendor Code"],
+                        bool(r["Requester"].get("Transmitted Code"))))
+    return sorted(got)
+
+
+def fins_crosscheck(top, build, public):
+    passed = failed = 0
+    for where, name in FINS_CAPTURES:
+        path = os.path.join(public if where == "public" else os.path.join(top, "pcaps", where), name)
+        want, problems = fins_expected(path)
+        got = fins_reported(os.path.join(build, "x1367ids"), os.path.join(top, "rules"),
+                            os.path.join(build, "dissectors", ".libs"), path)
+        if want == got and not problems:
+            passed += 1
+            print(f"PASS fins {name}: {len(want)} FINS errors, one record each, same codes and pairing")
+        else:
+            failed += 1
+            print(f"FAIL fins {name}: tshark {len(want)} errors, sensor {len(got)} records")
+            for p in problems[:10]:
+                print("  tshark:", p)
+            for w in sorted(set(want) - set(got))[:10]:
+                print("  missing:", w)
+            for g in sorted(set(got) - set(want))[:10]:
+                print("  extra:  ", g)
+    return passed, failed
+
+
 def main():
     if not shutil.which("tshark"):
         print("SKIP: tshark not installed")
@@ -123,6 +209,8 @@ def main():
                 print("  missing:", w)
             for g in sorted(set(got) - set(want))[:10]:
                 print("  extra:  ", g)
+    p, f = fins_crosscheck(top, build, public)
+    passed, failed = passed + p, failed + f
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -36,7 +36,8 @@ awk -v out="$work/shown" '
 				 inblock = 1; if (seen[want]++) print "" >> (out "/" want); next }
 	inblock && /^```$/ { inblock = 0; want = ""; next }
 	inblock { print >> (out "/" want); next }
-	/^<!-- file: [^ ]+ -->$/ { want = $3 }
+	/^<!-- file: [^ ]+ -->$/ { want = $3; gsub("/", "__", want) }
+	/^<!-- excerpt: [^ ]+ -->$/ { want = "excerpt__" $3; gsub("/", "__", want) }
 	END { if (inblock) { print "unterminated block"; bad = 1 } exit bad }
 ' "$doc" >"$work/log" 2>&1 && ok "docs/PLUGINS.md: file blocks well formed" || ko "docs/PLUGINS.md: file blocks well formed"
 for f in acme.c acme.map Makefile fuzz-acme.c make-capture.py acme.expected; do
@@ -46,7 +47,16 @@ for f in acme.c acme.map Makefile fuzz-acme.c make-capture.py acme.expected; do
 		check "docs/PLUGINS.md shows $f as it is" diff -u "$tut/$f" "$work/shown/$f"
 	fi
 done
+# Part 2 (UDP) shows the sensor's own FINS plugin: fins/fins.c is
+# dissectors/fins.c, fins/Makefile docs/tutorial/fins/Makefile, and every
+# row of the fins.map excerpt is a row of rules/fins.map.
+check "docs/PLUGINS.md shows fins.c as dissectors/fins.c is" diff -u "$top_srcdir/dissectors/fins.c" "$work/shown/fins__fins.c"
+check "docs/PLUGINS.md shows the FINS Makefile as it is" \
+	diff -u "$top_srcdir/docs/tutorial/fins/Makefile" "$work/shown/fins__Makefile"
+check "the fins.map excerpt is rows of rules/fins.map" \
+	sh -c "[ -s '$work/shown/excerpt__fins__fins.map' ] && grep -vxF -f '$top_srcdir/rules/fins.map' '$work/shown/excerpt__fins__fins.map' | { ! grep .; }"
 for f in "$work"/shown/*; do
+	case ${f##*/} in fins__fins.c|fins__Makefile|excerpt__fins__fins.map) continue ;; esac
 	[ -f "$tut/${f##*/}" ] || { echo "${f##*/} is not in docs/tutorial/acme" >"$work/log"; ko "shown files exist"; }
 done
 
@@ -143,6 +153,30 @@ rc=$?
 check "a group-writable plugin is refused" \
 	sh -c "[ $rc -eq 2 ] && grep -qF '$plugindir/acme.so: file writable by group or others: refused' '$work/err'"
 chmod 644 "$plugindir/acme.so"
+
+# ---- Part 2: the FINS plugin, built out of tree like acme ----------------
+fins=$work/fins
+mkdir "$fins"
+cp "$top_srcdir/dissectors/fins.c" "$top_srcdir/rules/fins.map" "$top_srcdir/docs/tutorial/fins/Makefile" "$fins/"
+if (cd "$fins" && make) >"$work/build" 2>&1; then
+	ok "fins: make (cc): fins.so, no warning"
+	incs=$(tr ' ' '\n' <"$work/build" | grep '^-I' | sort -u)
+	check "fins: the compile command's only -I is the installed one" test "$incs" = "-I$inst/include"
+	check "fins.so exports only the entry point" \
+		test "$(nm -D --defined-only "$fins/fins.so" | awk '{print $3}')" = x1367_dissector_entry_v1
+	check "fins: make install" sh -c "cd '$fins' && make install"
+	check "fins: the installed fins.so is the one built here" cmp "$fins/fins.so" "$plugindir/fins.so"
+	x1367ids -r "$top_srcdir/pcaps/synthetic/fins-udp-errors.pcap" --reporter-ip 192.0.2.254 --sensor-name regress \
+		--plugin-dir "$plugindir" --rules "$rulesdir" --no-stats >"$fins/records.jsonl" 2>"$work/log"
+	check "fins: the tutorial's records are fins-udp-errors.expected" \
+		diff -u "$top_srcdir/pcaps/synthetic/fins-udp-errors.expected" "$fins/records.jsonl"
+	# The record the page shows is one of them.
+	awk '/^```json$/ {j = 1; next} j && /^```$/ {j = 0} j' "$doc" >"$work/json-shown"
+	check "fins: the record Part 2 shows is one the plugin writes" \
+		sh -c "grep -F '\"Protocol\":\"Omron FINS\"' '$work/json-shown' | grep -qxF -f - '$fins/records.jsonl'"
+else
+	cp "$work/build" "$work/log"; ko "fins: make (cc)"
+fi
 
 # ---- fuzz it (clang with libFuzzer) --------------------------------------
 if command -v clang >/dev/null 2>&1 && (cd "$acme" && make fuzz-acme) >"$work/log" 2>&1; then

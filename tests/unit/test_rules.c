@@ -180,8 +180,9 @@ Test(rules, protocol_too_long)
 
 Test(rules, vendor_not_hex)
 {
-	refused("modbus 0x02 31 x\n", "t.map:1: vendor code \"0x02\" is not hex (or \"*\")");
-	refused("modbus ** 31 x\n", "t.map:1: vendor code \"**\" is not hex (or \"*\")");
+	refused("modbus 0x02 31 x\n",
+		"t.map:1: vendor code \"0x02\" is not hex (or \"*\", 04**, 0400/FF00)");
+	refused("modbus ** 31 x\n", "t.map:1: vendor code \"**\" fixes no bit: write * for any code");
 }
 
 Test(rules, vendor_too_long)
@@ -707,4 +708,131 @@ Test(rules, map_policy)
 	}
 	rules_map(NULL, "modbus", "02", 1, &v);
 	cr_assert_eq(v.outcome, RULES_UNMAPPED);
+}
+
+/* ---- prefix and mask rows ------------------------------------------- */
+
+static const char patterns[] =
+	"test 04** 30 any 04xx\n"
+	"test 0401 31 the one exact row\n"
+	"test 040*  10 040x, more specific than 04**\n"
+	"test 1000/F000 23 1xxx by mask\n"
+	"test 1200/FF00 11 12xx: more bits than 1000/F000\n"
+	"test 0a0b/ffff 21 a full mask is an exact row\n"
+	"test * FF anything else\n";
+
+static const char *code_of(const char *vendor)
+{
+	const struct rule *row = rules_lookup(r, "test", vendor);
+	return row ? row->x1367_code : "(none)";
+}
+
+Test(rules, most_specific_row_wins)
+{
+	cr_assert_eq(load(patterns), 0, "%s", err);
+	cr_assert_str_eq(code_of("0401"), "31", "exact beats every pattern");
+	cr_assert_str_eq(code_of("0402"), "10", "040* (12 bits) beats 04** (8)");
+	cr_assert_str_eq(code_of("0410"), "30");
+	cr_assert_str_eq(code_of("04ff"), "30", "case-insensitive");
+	cr_assert_str_eq(code_of("1234"), "11");
+	cr_assert_str_eq(code_of("1ABC"), "23");
+	cr_assert_str_eq(code_of("0A0B"), "21");
+	cr_assert_str_eq(rules_lookup(r, "test", "0A0B")->vendor_code, "0A0B");
+	/* A pattern matches codes of its own length only. */
+	cr_assert_str_eq(code_of("04"), "FF");
+	cr_assert_str_eq(code_of("040100"), "FF");
+	cr_assert_str_eq(code_of("0501"), "FF");
+	cr_assert_str_eq(code_of("04 1"), "FF", "not hex: only the * row");
+	/* The two spellings of one pattern are one key: a duplicate. */
+	cr_assert_str_eq(rules_lookup(r, "test", "0455")->vendor_code, "0400/FF00");
+}
+
+Test(rules, same_pattern_twice_is_a_duplicate)
+{
+	refused("test 04** 30 a\ntest 0400/ff00 31 b\n",
+		"t.map:2: duplicate row for test 0400/FF00 (first at t.map:1)");
+}
+
+Test(rules, equally_specific_overlap_refused)
+{
+	refused("test 04** 30 a\ntest **01 31 b\n",
+		"t.map:2: row 0001/00FF overlaps 0400/FF00 (t.map:1) with as many fixed bits: "
+		"both match 0401 and neither is more specific");
+	/* As specific but disjoint: fine. */
+	cr_assert_eq(load("test 04** 30 a\ntest 05** 31 b\ntest 0001/00FF 10 c\n"), -1);
+	cr_assert_eq(load("test 04** 30 a\ntest 05** 31 b\n"), 0, "%s", err);
+}
+
+Test(rules, bad_patterns)
+{
+	refused("test 0400/FF0 30 x\n",
+		"t.map:1: vendor code \"0400/FF0\": VALUE and MASK must have as many hex digits");
+	refused("test 0401/FF00 30 x\n",
+		"t.map:1: vendor code \"0401/FF00\": VALUE has bits set outside MASK (byte 2: 01/00)");
+	refused("test 04g0/FF00 30 x\n",
+		"t.map:1: vendor code \"04g0/FF00\": VALUE/MASK must be hex, whole bytes, at most 32 digits each");
+	refused("test 040/FF0 30 x\n",
+		"t.map:1: vendor code \"040/FF0\": VALUE/MASK must be hex, whole bytes, at most 32 digits each");
+	refused("test 0000/0000 30 x\n",
+		"t.map:1: vendor code \"0000/0000\" fixes no bit: write * for any code");
+	refused("test **** 30 x\n", "t.map:1: vendor code \"****\" fixes no bit: write * for any code");
+	refused("test 04* 30 x\n",
+		"t.map:1: vendor code \"04*\" has an odd number of hex digits (write whole bytes)");
+	refused("test 0x** 30 x\n",
+		"t.map:1: vendor code \"0x**\" is not hex digits and * (nor VALUE/MASK)");
+	refused("test / 30 x\n",
+		"t.map:1: vendor code \"/\": VALUE/MASK must be hex, whole bytes, at most 32 digits each");
+	refused("test 04**/FF00 30 x\n",
+		"t.map:1: vendor code \"04**/FF00\": VALUE/MASK must be hex, whole bytes, at most 32 digits each");
+}
+
+static int n_warned;
+static char last_warning[RULES_ERR_LEN];
+
+static void count_warning(const char *msg, void *arg)
+{
+	(void)arg;
+	n_warned++;
+	snprintf(last_warning, sizeof(last_warning), "%s", msg);
+}
+
+Test(rules, shadowed_rows_reported)
+{
+	n_warned = 0;
+	/* 0* is split in two halves by more specific rows; 1* keeps 18..1F. */
+	cr_assert_eq(load("test 0* 30 never used\n"
+			  "test 00/F8 31 00-07\n"
+			  "test 08/F8 10 08-0F\n"
+			  "test 1* 30 used\n"
+			  "test 10/F8 31 10-17 only\n"), 0, "%s", err);
+	cr_assert_eq(rules_report_shadowed(r, count_warning, NULL), 1);
+	cr_assert_eq(n_warned, 1);
+	cr_assert_str_eq(last_warning, "t.map:1: row test 00/F0 can never match: every code it covers "
+			 "has a more specific row");
+}
+
+Test(rules, shadowed_by_exact_rows)
+{
+	char text[16 * 32];
+	size_t n = 0;
+
+	cr_assert_eq(load("test A* 30 x\n"), 0, "%s", err);
+	for (int i = 0; i < 16; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "test A%X 31 exact\n", i);
+	cr_assert_eq(load(text), 0, "%s", err);
+	cr_assert_eq(rules_report_shadowed(r, count_warning, NULL), 1);
+	cr_assert_str_eq(last_warning, "t.map:1: row test A0/F0 can never match: every code it covers "
+			 "has a more specific row");
+}
+
+Test(rules, not_shadowed_when_one_code_is_left)
+{
+	cr_assert_eq(load("test A* 30 x\n"), 0, "%s", err);
+	cr_assert_eq(load("test A0/F1 31 even\ntest A1/F3 10 1 mod 4\ntest A3/F7 11 3 mod 8\ntest A7 21 A7\n"), 0,
+		     "%s", err);
+	/* AF is left to A* */
+	cr_assert_eq(rules_report_shadowed(r, count_warning, NULL), 0);
+	cr_assert_str_eq(code_of("AF"), "30");
+	cr_assert_str_eq(code_of("A7"), "21");
+	cr_assert_str_eq(code_of("AB"), "11");
 }

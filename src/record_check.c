@@ -1,24 +1,13 @@
 /*
- * x1367-validate: check JSON Lines of X.1367 records.
- *
- *   x1367-validate [--min N] [FILE...]      (no FILE: standard input)
- *
- * Each line must be one JSON object holding exactly the keys Timestamp,
- * Reporter, Protocol, Requester, Responder, Error Code, Error Message,
- * Description, in that order, with the Recommendation's patterns and the
- * Annex A table (linked from src/x1367_codes.c, the project's only copy)
- * and the IDS marker in Description.  It is the oracle of the regression
- * tests, so it is strict and independent of the record builder: it
- * re-derives everything from the text.
+ * Checks of one X.1367 record, as a line of JSON Lines: the oracle of the
+ * regression tests (x1367ids-validate) and of any tool that reads records.
+ * See record_check.h.  It is strict and independent of the record builder
+ * (src/record.c): it re-derives everything from the text, with the
+ * Recommendation's patterns and the Annex A table of src/x1367_codes.c
+ * (the project's only copy).
  *
  * "Raw control character" means JSON's: a byte below 0x20 (RFC 8259 s.7).
- *
- * Output: "x1367-validate: FILE:LINE: reason" for each bad line; at the end
- * "N records valid" on stderr.  Exit 0 when every line is valid (an empty
- * input is: 0 records) and there are at least --min records, 1 otherwise,
- * 2 on usage or I/O errors.
  */
-#include <errno.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,12 +16,10 @@
 
 #include <json.h>
 
+#include "record_check.h"
 #include "x1367_codes.h"
 
-#define PROG "x1367-validate"
 #define STATUS_IDS "This message was sent from IDS not IoTGW"
-#define LINE_LIMIT (16u << 20)   /* a record is a few KiB; refuse absurd lines */
-#define REASON_LEN 512
 
 static const char *const top_keys[] = {
 	"Timestamp",  "Reporter",   "Protocol",      "Requester",
@@ -51,10 +38,8 @@ static const char re_ipv6_src[] = "^([0-9A-F]{1,4}:){7}[0-9A-F]{1,4}$";
 static const char re_tcode_src[] = "^([0-9A-F])*$";
 static const char re_ecode_src[] = "^[0-9A-F]+$";
 
-static regex_t re_timestamp, re_ipv4, re_ipv6, re_tcode, re_ecode;
-
-struct counts {
-	unsigned long records, bad;
+struct record_checker {
+	regex_t timestamp, ipv4, ipv6, tcode, ecode;
 };
 
 /* ---- checks; each returns 0, or -1 with `why` filled in ------------------ */
@@ -66,7 +51,7 @@ static int why_set(char *why, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(why, REASON_LEN, fmt, ap);
+	vsnprintf(why, RECORD_CHECK_REASON_LEN, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -156,19 +141,19 @@ static json_object *get(json_object *o, const char *key)
 	return v;
 }
 
-static int check_timestamp(json_object *rec, char *why)
+static int check_timestamp(const struct record_checker *rc, json_object *rec, char *why)
 {
 	const char *ts = string_of(get(rec, "Timestamp"));
 
 	if (!ts)
 		return why_set(why, "Timestamp is not a string");
-	if (!matches(&re_timestamp, ts))
+	if (!matches(&rc->timestamp, ts))
 		return why_set(why, "Timestamp \"%.64s\" does not match the Recommendation's pattern "
 			       "(YYYY-MM-DDTHH:MM:SS.fffZ, fractional seconds required)", ts);
 	return 0;
 }
 
-static int check_reporter(json_object *rec, char *why)
+static int check_reporter(const struct record_checker *rc, json_object *rec, char *why)
 {
 	json_object *rep = get(rec, "Reporter");
 	const char *ip;
@@ -177,7 +162,7 @@ static int check_reporter(json_object *rec, char *why)
 		return why_set(why, "Reporter is not an object");
 	if (json_object_object_length(rep) != 1 || !(ip = string_of(get(rep, "IP Address"))))
 		return why_set(why, "Reporter must be exactly {\"IP Address\": string}");
-	if (!matches(&re_ipv4, ip) && !matches(&re_ipv6, ip))
+	if (!matches(&rc->ipv4, ip) && !matches(&rc->ipv6, ip))
 		return why_set(why, "Reporter IP Address \"%.64s\" is neither a dotted quad nor eight "
 			       "groups of 1-4 uppercase hex digits", ip);
 	return 0;
@@ -192,7 +177,7 @@ static int check_protocol(json_object *rec, char *why)
 	return 0;
 }
 
-static int check_party(json_object *rec, const char *name, char *why)
+static int check_party(const struct record_checker *rc, json_object *rec, const char *name, char *why)
 {
 	json_object *p = get(rec, name);
 	const char *code;
@@ -205,18 +190,18 @@ static int check_party(json_object *rec, const char *name, char *why)
 	    !(code = string_of(get(p, "Transmitted Code"))))
 		return why_set(why, "%s must be {} or exactly {\"Unique ID\": string, "
 			       "\"Transmitted Code\": string}", name);
-	if (!matches(&re_tcode, code))
+	if (!matches(&rc->tcode, code))
 		return why_set(why, "%s Transmitted Code \"%.64s\" is not uppercase hex", name, code);
 	return 0;
 }
 
-static int check_error(json_object *rec, char *why)
+static int check_error(const struct record_checker *rc, json_object *rec, char *why)
 {
 	const char *code = string_of(get(rec, "Error Code"));
 	const char *msg = string_of(get(rec, "Error Message"));
 	const char *want;
 
-	if (!code || !matches(&re_ecode, code))
+	if (!code || !matches(&rc->ecode, code))
 		return why_set(why, "Error Code must be a string of uppercase hex digits");
 	want = x1367_code_message(code);
 	if (!want)
@@ -242,165 +227,61 @@ static int check_description(json_object *rec, char *why)
 	return 0;
 }
 
-static int check_line(const char *line, size_t len, char *why)
+int record_check_line(const struct record_checker *rc, const char *line, size_t len,
+		      char why[RECORD_CHECK_REASON_LEN])
 {
 	json_object *rec;
-	int rc;
+	int bad;
 
+	if (len > RECORD_CHECK_LINE_LIMIT)
+		return why_set(why, "line too long (%zu bytes)", len);
 	if (check_raw_bytes(line, len, why) != 0)
 		return -1;
 	rec = parse(line, len, why);
 	if (!rec)
 		return -1;
-	rc = check_key_order(rec, why) || check_timestamp(rec, why) || check_reporter(rec, why) ||
-	     check_protocol(rec, why) || check_party(rec, "Requester", why) ||
-	     check_party(rec, "Responder", why) || check_error(rec, why) ||
-	     check_description(rec, why);
+	bad = check_key_order(rec, why) || check_timestamp(rc, rec, why) ||
+	      check_reporter(rc, rec, why) || check_protocol(rec, why) ||
+	      check_party(rc, rec, "Requester", why) || check_party(rc, rec, "Responder", why) ||
+	      check_error(rc, rec, why) || check_description(rec, why);
 	json_object_put(rec);
-	return rc ? -1 : 0;
+	return bad ? -1 : 0;
 }
 
-/* ---- driver -------------------------------------------------------------- */
-
-static void bad_line(const char *name, unsigned long lineno, const char *why)
+struct record_checker *record_checker_new(void)
 {
-	printf("%s: %s:%lu: %s\n", PROG, name, lineno, why);
-}
-
-/* 0 when read to the end, -1 on a read error. */
-static int validate_stream(FILE *f, const char *name, struct counts *c)
-{
-	char *line = NULL, why[REASON_LEN];
-	size_t cap = 0;
-	unsigned long lineno = 0;
-	ssize_t n;
-
-	while ((n = getline(&line, &cap, f)) >= 0) {
-		size_t len = (size_t)n;
-
-		lineno++;
-		if (len > 0 && line[len - 1] == '\n')
-			len--;
-		c->records++;
-		if (len > LINE_LIMIT)
-			why_set(why, "line too long (%zu bytes)", len);
-		if (len > LINE_LIMIT || check_line(line, len, why) != 0) {
-			bad_line(name, lineno, why);
-			c->bad++;
-		}
-	}
-	free(line);
-	if (ferror(f)) {
-		fprintf(stderr, "%s: %s: %s\n", PROG, name, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static int validate_file(const char *path, struct counts *c)
-{
-	FILE *f = fopen(path, "r");
-	int rc;
-
-	if (!f) {
-		fprintf(stderr, "%s: %s: %s\n", PROG, path, strerror(errno));
-		return -1;
-	}
-	rc = validate_stream(f, path, c);
-	fclose(f);
-	return rc;
-}
-
-static int compile_all(void)
-{
+	struct record_checker *rc = calloc(1, sizeof(*rc));
 	const struct {
 		regex_t *re;
 		const char *src;
 	} all[] = {
-		{ &re_timestamp, re_timestamp_src }, { &re_ipv4, re_ipv4_src },
-		{ &re_ipv6, re_ipv6_src },	     { &re_tcode, re_tcode_src },
-		{ &re_ecode, re_ecode_src },
+		{ &rc->timestamp, re_timestamp_src }, { &rc->ipv4, re_ipv4_src },
+		{ &rc->ipv6, re_ipv6_src },	      { &rc->tcode, re_tcode_src },
+		{ &rc->ecode, re_ecode_src },
 	};
 	size_t i;
 
+	if (!rc)
+		return NULL;
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		if (regcomp(all[i].re, all[i].src, REG_EXTENDED | REG_NOSUB) != 0) {
-			fprintf(stderr, "%s: cannot compile pattern %s\n", PROG, all[i].src);
-			return -1;
+			while (i--)
+				regfree(all[i].re);
+			free(rc);
+			return NULL;
 		}
 	}
-	return 0;
+	return rc;
 }
 
-static void free_all(void)
+void record_checker_free(struct record_checker *rc)
 {
-	regfree(&re_timestamp);
-	regfree(&re_ipv4);
-	regfree(&re_ipv6);
-	regfree(&re_tcode);
-	regfree(&re_ecode);
-}
-
-static void usage(void)
-{
-	fprintf(stderr, "usage: %s [--min N] [FILE...]\n", PROG);
-}
-
-/* Parse options; returns the index of the first file, or -1. */
-static int parse_args(int argc, char **argv, unsigned long *min)
-{
-	int i = 1;
-
-	while (i < argc && strcmp(argv[i], "--min") == 0) {
-		char *end;
-
-		if (i + 1 >= argc || argv[i + 1][0] < '0' || argv[i + 1][0] > '9')
-			return -1;
-		errno = 0;
-		*min = strtoul(argv[i + 1], &end, 10);
-		if (*end || errno)
-			return -1;
-		i += 2;
-	}
-	if (i < argc && strcmp(argv[i], "--") == 0)
-		return i + 1;
-	if (i < argc && argv[i][0] == '-' && argv[i][1] != '\0')
-		return -1;   /* unknown option ("-" alone is standard input) */
-	return i;
-}
-
-static int report(const struct counts *c, unsigned long min)
-{
-	if (c->bad) {
-		fprintf(stderr, "%s: %lu of %lu records invalid\n", PROG, c->bad, c->records);
-		return 1;
-	}
-	if (c->records < min) {
-		fprintf(stderr, "%s: %lu records, expected at least %lu\n", PROG, c->records, min);
-		return 1;
-	}
-	fprintf(stderr, "%lu records valid\n", c->records);
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	struct counts c = { 0, 0 };
-	unsigned long min = 0;
-	int first = parse_args(argc, argv, &min), i, io = 0, rc;
-
-	if (first < 0) {
-		usage();
-		return 2;
-	}
-	if (compile_all() != 0)
-		return 2;
-	if (first >= argc)
-		io |= validate_stream(stdin, "<stdin>", &c);
-	for (i = first; i < argc; i++)
-		io |= strcmp(argv[i], "-") == 0 ? validate_stream(stdin, "<stdin>", &c)
-						: validate_file(argv[i], &c);
-	free_all();
-	rc = report(&c, min);
-	return io ? 2 : rc;
+	if (!rc)
+		return;
+	regfree(&rc->timestamp);
+	regfree(&rc->ipv4);
+	regfree(&rc->ipv6);
+	regfree(&rc->tcode);
+	regfree(&rc->ecode);
+	free(rc);
 }
