@@ -272,6 +272,12 @@ static const struct code_name common_services[] = {
 	{0x1A, "Insert_Member"}, {0x1B, "Remove_Member"}, {0x1C, "GroupSync"},
 };
 
+/* Logix tag services (Rockwell 1756-PM020), on a path that names a tag. */
+static const struct code_name tag_services[] = {
+	{0x4C, "Read Tag"}, {0x4D, "Write Tag"}, {0x4E, "Read Modify Write Tag"},
+	{0x52, "Read Tag Fragmented"}, {0x53, "Write Tag Fragmented"},
+};
+
 static const struct code_name cm_services[] = {
 	{0x4E, "Forward_Close"}, {0x52, "Unconnected_Send"}, {0x54, "Forward_Open"},
 	{0x56, "Get_Connection_Data"}, {0x57, "Search_Connection_Data"},
@@ -306,11 +312,15 @@ static const char *general_status_name(uint8_t gs)
 	return gs >= 0xD0 ? "Object class or service specific error" : "Reserved";
 }
 
-/* "Get_Attribute_Single (0x0E)"; class 0 = unknown. */
-static void service_text(uint8_t svc, uint32_t cls, char *out, size_t len)
+/* "Get_Attribute_Single (0x0E)"; class 0 = unknown; symbolic: the path
+ * names a tag.  Object-specific codes mean something only with their
+ * class (0x52 is Unconnected_Send to the Connection Manager, Read Tag
+ * Fragmented to a tag). */
+static void service_text(uint8_t svc, uint32_t cls, int symbolic, char *out, size_t len)
 {
 	const char *n = svc < 0x4B ? code_name(common_services, N_ELEMS(common_services), svc)
 		      : cls == CLASS_CONNECTION_MANAGER ? code_name(cm_services, N_ELEMS(cm_services), svc)
+		      : symbolic ? code_name(tag_services, N_ELEMS(tag_services), svc)
 		      : NULL;
 	if (n)
 		snprintf(out, len, "%s (0x%02X)", n, svc);
@@ -451,13 +461,25 @@ struct cip_req {
 	const uint8_t *data;
 	size_t data_len;
 	uint32_t cls;                /* first logical class in the path, 0 = none */
+	int symbolic;                /* the path names a tag (Logix) */
 };
 
 static int cip_req_read(const uint8_t *p, size_t len, struct cip_req *q);
 
-/* Walks an EPATH; appends its text to out (may be NULL) and finds the class.
- * Returns 0 when a segment does not parse. */
-static int path_walk(const uint8_t *p, size_t len, char *out, size_t olen, uint32_t *cls)
+/* A tag name as record text: printable ASCII, the rest as '?'. */
+static void symbol_text(const uint8_t *s, size_t n, char *out, size_t len)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n && k + 1 < len; i++)
+		out[k++] = (s[i] >= 0x20 && s[i] < 0x7F) ? (char)s[i] : '?';
+	out[k] = '\0';
+}
+
+/* Walks an EPATH; appends its text to out (may be NULL), finds the class
+ * and whether a tag name (ANSI extended symbol) is in it.  Returns 0 when
+ * a segment does not parse. */
+static int path_walk(const uint8_t *p, size_t len, char *out, size_t olen, uint32_t *cls,
+		     int *symbolic)
 {
 	static const char *const logical[8] = {"class", "instance", "member", "connection point",
 					       "attribute", "special", "service", "extended"};
@@ -468,6 +490,8 @@ static int path_walk(const uint8_t *p, size_t len, char *out, size_t olen, uint3
 		out[0] = '\0';
 	if (cls)
 		*cls = 0;
+	if (symbolic)
+		*symbolic = 0;
 #define APPEND(...)                                                                          \
 	do {                                                                                 \
 		if (out && o < olen) {                                                       \
@@ -479,8 +503,11 @@ static int path_walk(const uint8_t *p, size_t len, char *out, size_t olen, uint3
 			}                                                                    \
 		}                                                                            \
 	} while (0)
+	int last_sym = 0, sym_now = 0;
 	while (x1367_rd_ok(&rd) && x1367_rd_left(&rd) > 0) {
 		uint8_t seg = x1367_rd_u8(&rd);
+		last_sym = sym_now;
+		sym_now = 0;
 		switch (seg >> 5) {
 		case 0: {                                       /* port segment */
 			uint16_t port = seg & 0x0F;
@@ -519,31 +546,39 @@ static int path_walk(const uint8_t *p, size_t len, char *out, size_t olen, uint3
 			break;
 		}
 		case 3: {                                       /* symbolic segment */
-			if (seg != 0x91) {
-				size_t n = seg & 0x1F;
-				const uint8_t *s = x1367_rd_bytes(&rd, n);
-				if (!s || !n)
-					return 0;
-				APPEND("symbol %.*s", (int)n, (const char *)s);
-				break;
-			}
-			size_t n = x1367_rd_u8(&rd);
-			const uint8_t *s = x1367_rd_bytes(&rd, n);
-			if (n & 1)
-				x1367_rd_skip(&rd, 1);
-			if (!s)
-				return 0;
+			size_t n = seg & 0x1F;
+			const uint8_t *sy = x1367_rd_bytes(&rd, n);
+			if (!sy || !n)
+				return 0;                       /* extended string formats */
 			char sym[64];
-			size_t k = 0;
-			for (size_t i = 0; i < n && k + 1 < sizeof(sym); i++)
-				sym[k++] = (s[i] >= 0x20 && s[i] < 0x7F) ? (char)s[i] : '?';
-			sym[k] = '\0';
+			symbol_text(sy, n, sym, sizeof(sym));
 			APPEND("symbol %s", sym);
 			break;
 		}
 		case 4: {                                       /* data segment */
 			size_t n = x1367_rd_u8(&rd);
-			x1367_rd_skip(&rd, seg == 0x80 ? 2 * n : n + (n & 1));
+			if (seg != 0x91) {                      /* simple data: n words */
+				x1367_rd_skip(&rd, 2 * n);
+				break;
+			}
+			/* ANSI extended symbol: a Logix tag name, padded to a word */
+			const uint8_t *sy = x1367_rd_bytes(&rd, n);
+			if (n & 1)
+				x1367_rd_skip(&rd, 1);
+			if (!sy)
+				return 0;
+			char sym[64];
+			symbol_text(sy, n, sym, sizeof(sym));
+			/* Conveyor.Speed: a member follows its structure's name */
+			if (last_sym && out && o < olen) {
+				int w = snprintf(out + o, olen - o, ".%s", sym);
+				o += w > 0 ? (size_t)w : 0;
+			} else {
+				APPEND("symbol %s", sym);
+			}
+			sym_now = 1;
+			if (symbolic)
+				*symbolic = 1;
 			break;
 		}
 		default:
@@ -577,7 +612,7 @@ static int cip_req_read(const uint8_t *p, size_t len, struct cip_req *q)
 	q->path_len = 2 * words;
 	q->data = p + rd.pos;
 	q->data_len = len - rd.pos;
-	path_walk(q->path, q->path_len, NULL, 0, &q->cls);
+	path_walk(q->path, q->path_len, NULL, 0, &q->cls, &q->symbolic);
 	return 1;
 }
 
@@ -635,8 +670,8 @@ static unsigned msp_count(const uint8_t *body, size_t len)
 static void request_text(const struct cip_req *q, char *out, size_t len)
 {
 	char svc[64], path[PATH_TEXT];
-	service_text(q->service, q->cls, svc, sizeof(svc));
-	if (!path_walk(q->path, q->path_len, path, sizeof(path), NULL) && !path[0])
+	service_text(q->service, q->cls, q->symbolic, svc, sizeof(svc));
+	if (!path_walk(q->path, q->path_len, path, sizeof(path), NULL, NULL) && !path[0])
 		snprintf(path, sizeof(path), "unparsed path");
 	snprintf(out, len, "%s%s%s", svc, path[0] ? " " : "", path);
 }
@@ -737,12 +772,12 @@ static size_t enip_describe(const struct x1367_request_view *req, char *uid, siz
 	if (!v.have_cip)
 		return x1367_desc_export(&d, kv, max_kv, buf, buf_len);
 	char svc[64], path[PATH_TEXT];
-	service_text(v.target.service, v.target.cls, svc, sizeof(svc));
+	service_text(v.target.service, v.target.cls, v.target.symbolic, svc, sizeof(svc));
 	x1367_desc_add(&d, "Service", "%s", svc);
-	if (path_walk(v.target.path, v.target.path_len, path, sizeof(path), NULL) || path[0])
+	if (path_walk(v.target.path, v.target.path_len, path, sizeof(path), NULL, NULL) || path[0])
 		x1367_desc_add(&d, "Path", "%s", path);
 	if (v.via_unconnected_send) {
-		path_walk(v.route, v.route_len, path, sizeof(path), NULL);
+		path_walk(v.route, v.route_len, path, sizeof(path), NULL, NULL);
 		x1367_desc_add(&d, "Unconnected Send", "route %s", path[0] ? path : "empty");
 	}
 	if (v.target.service == SVC_MULTIPLE_SERVICE_PACKET) {
@@ -900,7 +935,7 @@ static void msp_failures(const struct cip_reply *r, const struct cip_req *req, s
 		if (req && msp_item(req->data, req->data_len, i, &qi, &qlen) && cip_req_read(qi, qlen, &eq))
 			request_text(&eq, what, sizeof(what));
 		else
-			service_text(er.service & 0x7F, 0, what, sizeof(what));
+			service_text(er.service & 0x7F, 0, 0, what, sizeof(what));
 		ext_text(&er, ext, sizeof(ext));
 		snprintf(line, sizeof(line), "#%u %s: %s (0x%02X)%s%s", i + 1, what,
 			 general_status_name(er.status), er.status, ext[0] ? ", extended " : "", ext);
@@ -962,7 +997,7 @@ static void judge_cip(x1367_ctx *ctx, const struct x1367_packet *pkt, const uint
 		return;
 
 	if (!txn) {
-		service_text(r.service & 0x7F, 0, svc, sizeof(svc));
+		service_text(r.service & 0x7F, 0, 0, svc, sizeof(svc));
 		x1367_desc_add(&d, "Service", "%s", svc);
 	}
 	if (cpf->connected && !txn) {

@@ -101,7 +101,15 @@ def reported(sensor, rules, path):
 # covers the embedded replies of a Multiple Service Packet too).  The
 # sensor maps 0x06 Partial transfer to no record (Read Tag Fragmented's
 # normal answer): none of these captures has one.
+#
+# The filter is read as "any occurrence non-zero": since Wireshark 3.6,
+# `a != b` means "no occurrence equals b", so `cip.genstat != 0` misses a
+# Multiple Service Packet reply whose first embedded service succeeded
+# (enip-npm.pcap frame 19; tshark 4.0's `cip.genstat ~= 0` finds it).
+# Each error frame's statuses are judged here from tshark's field lists.
 ENIP_CAPTURES = {"EIP-FirmwareChangeFailure.pcap": "equal"}
+# The npm ethernet-ip client against tests/gen/real/enip/target.py.
+ENIP_REAL_CAPTURES = {"enip-npm.pcap": "equal"}
 
 
 def enip_messages(data):
@@ -135,24 +143,39 @@ def enip_is_error(msg):
     return False
 
 
+def enip_key(stream, msg):
+    """What ties an encapsulation reply to its request on one connection:
+    command and sender context, and the session handle for SendRRData."""
+    cmd = int.from_bytes(msg[0:2], "little")
+    session = msg[4:8] if cmd == 0x6F else b""
+    return (stream, cmd, session, msg[12:20])
+
+
 def enip_expected(path):
-    """Error replies as tshark sees them, each with the request tshark pairs
-    it with (enip.response_to): time, request bytes, response bytes."""
+    """Error replies as tshark sees them, each with its request: the one
+    tshark pairs it with (enip.response_to), else the oldest open request
+    of the same connection, command, session and sender context (tshark
+    4.0 leaves a reply with encapsulation status 0x0064 unpaired).
+    Returns (time, request bytes, response bytes)."""
     rows = tshark(path, "-Y", "enip", "-T", "fields", "-e", "frame.number", "-e", "frame.time_epoch",
-                  "-e", "enip.response_to", "-e", "tcp.reassembled.data", "-e", "tcp.payload",
-                  "-e", "udp.payload", "-e", "cip.genstat", "-e", "enip.status")
-    payload, want = {}, []
-    for frame, epoch, resp_to, reasm, tcp, udp, genstat, status in rows:
+                  "-e", "enip.response_to", "-e", "tcp.stream", "-e", "tcp.dstport",
+                  "-e", "tcp.reassembled.data", "-e", "tcp.payload", "-e", "udp.payload",
+                  "-e", "cip.genstat", "-e", "enip.status")
+    payload, pending, want = {}, {}, []
+    for frame, epoch, resp_to, stream, dport, reasm, tcp, udp, genstat, status in rows:
         data = bytes.fromhex((reasm or tcp or udp).replace(":", ""))
         payload[frame] = data
-        stats = [int(v, 16) for v in (genstat + "," + status).split(",") if v]
-        if not any(stats):
+        if dport == "44818":
+            for msg in enip_messages(data):
+                pending.setdefault(enip_key(stream, msg), []).append(msg)
             continue
-        req = b""
-        if resp_to in payload:
-            req = enip_messages(payload[resp_to.split(",")[0]])[-1]
+        stats = [int(v, 16) for v in (genstat + "," + status).split(",") if v]
         for msg in enip_messages(data):
-            if enip_is_error(msg):
+            opened = pending.get(enip_key(stream, msg)) or []
+            req = opened.pop(0) if opened else b""
+            if resp_to and resp_to.split(",")[0] in payload:
+                req = enip_messages(payload[resp_to.split(",")[0]])[-1]
+            if any(stats) and enip_is_error(msg):
                 want.append((iso(epoch), req.hex().upper(), msg.hex().upper()))
     return sorted(want)
 
@@ -173,8 +196,10 @@ def enip_section(top, build, public):
     """(passed, failed) over ENIP_CAPTURES."""
     passed = failed = 0
     plugins = os.path.join(build, "dissectors", ".libs")
-    for name, mode in ENIP_CAPTURES.items():
-        path = os.path.join(public, name)
+    paths = [(os.path.join(public, n), m) for n, m in ENIP_CAPTURES.items()]
+    paths += [(os.path.join(top, "pcaps", "real", n), m) for n, m in ENIP_REAL_CAPTURES.items()]
+    for path, mode in paths:
+        name = os.path.basename(path)
         want = enip_expected(path)
         got = enip_reported(os.path.join(build, "x1367ids"), os.path.join(top, "rules"), plugins, path)
         if mode == "equal" and want == got and want:

@@ -536,3 +536,30 @@ Test(enip, udp_list_identity_broadcast_never_times_out)
 	cr_assert_eq(run_stat(&r, "parse_errors"), 1);
 	run_free(&r);
 }
+
+/* ---- Logix tag services ------------------------------------------------------- */
+
+Test(enip, read_tag_names_the_tag_and_its_member)
+{
+	struct run r;
+	struct conn c;
+	start(&r, &c);
+	/* Read Tag (0x4C) "Conveyor.Speed": two ANSI extended symbols, the
+	 * second padded to a word; one element. */
+	struct pk q = rr(0x51, "4C 09 91 08 43 6F 6E 76 65 79 6F 72 91 05 53 70 65 65 64 00 01 00");
+	struct pk a = rr(0x51, "CC 00 04 01 00 00");
+	cpk(&c, &q);
+	spk(&c, &a);
+	/* 0x4C on a class path is no tag service: named by its code only. */
+	struct pk q2 = rr(0x52, "4C 02 20 A1 24 01"), a2 = rr(0x52, "CC 00 08 00");
+	cpk(&c, &q2);
+	spk(&c, &a2);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 2);
+	expect_str(r.records[0], "Description.Service", "Read Tag (0x4C)");
+	expect_str(r.records[0], "Description.Path", "symbol Conveyor.Speed");
+	expect_str(r.records[0], "Description.Extended Status", "0x0000");
+	expect_str(r.records[0], "Error Code", "31");
+	expect_str(r.records[1], "Description.Service", "Object-specific service (0x4C)");
+	run_free(&r);
+}
