@@ -36,11 +36,22 @@
  *   an ASDU with cause 8 deactivation -> 9 deactivation confirmation
  *     (or, for either, the mirrored ASDU with cause 44-47)
  *   STARTDT act / STOPDT act / TESTFR act -> the same function's con
+ * Any other ASDU of the control direction (a read, cause 5; a command
+ * with a cause it may not carry) owes nothing, but is kept until t1
+ * passes so that a refusal with cause 44-47 (unknown cause, unknown
+ * object...) is paired with it; it is never "No Response".
  * Pairing: within the connection, by the requester's direction, the
  * confirmation expected, type id, common address and the first object's
  * address.  An activation with the P/N bit set asks for nothing the
  * standard defines (the bit is the confirming station's): it is reported
  * as the negative message it is and opens no request.
+ *
+ * DEFAULT-MAPPINGS asks "11 Communication Failed" for a STARTDT/TESTFR act
+ * left without con; the engine writes "10 No Response" for every request
+ * whose deadline passes, and the ABI has no way for a plugin to choose
+ * another code, so these are 10 too (as issue 10 asks).  Periodic data
+ * (cause 1) does not feed the silence detector: a controlling station's
+ * STOPDT stops it on purpose, and nothing in the ABI can say so.
  *
  * Unique IDs: a station's ASDUs name it by common address: the controlled
  * station is "address#CA" ("192.0.2.20#37133"); a controlling station
@@ -64,6 +75,7 @@
 #define COT_ACTCON 7
 #define COT_DEACT 8
 #define COT_DEACTCON 9
+#define COT_ACTTERM 10
 #define COT_UNKNOWN_FIRST 44        /* unknown type identification */
 #define COT_UNKNOWN_LAST 47         /* unknown information object address */
 #define COT_PN 0x40
@@ -172,7 +184,8 @@ static const struct type_info types[] = {
  * for it alone. */
 #define TYPE_READ 102
 
-/* Causes of transmission (IEC 60870-5-101 7.2.3). */
+/* Causes of transmission (IEC 60870-5-101 7.2.3); the numbered groups
+ * (21-36, 38-41) are named by desc_cause. */
 static const char *cause_name(uint8_t cause)
 {
 	static const char *const names[] = {
@@ -197,10 +210,6 @@ static const char *cause_name(uint8_t cause)
 		[46] = "unknown common address of ASDU",
 		[47] = "unknown information object address",
 	};
-	if (cause >= 21 && cause <= 36)
-		return "interrogated by group interrogation";
-	if (cause >= 38 && cause <= 41)
-		return "requested by group counter request";
 	if (cause >= 48)
 		return "special use (private range)";
 	if (cause < N_ELEMS(names) && names[cause])
@@ -319,6 +328,20 @@ static int is_unknown_cause(uint8_t cause)
 	return cause >= COT_UNKNOWN_FIRST && cause <= COT_UNKNOWN_LAST;
 }
 
+/* Causes that answer (confirm, terminate or refuse) rather than ask. */
+static int is_answer_cause(uint8_t cause)
+{
+	return cause == COT_ACTCON || cause == COT_DEACTCON || cause == COT_ACTTERM ||
+	       is_unknown_cause(cause);
+}
+
+/* Types of the control direction: process commands (45-69), system
+ * commands (100-109), parameters (110-119). */
+static int is_control_type(uint8_t type)
+{
+	return (type >= 45 && type <= 69) || (type >= 100 && type <= 119);
+}
+
 /* The addresses of an ASDU's objects, up to `max`: with SQ=1 one address
  * and consecutive elements; with SQ=0 an address before each element,
  * walked with the type's element size (unknown size: the first only).
@@ -396,9 +419,16 @@ static void desc_object(struct x1367_desc *d, const struct asdu *a)
 	desc_ioas(d, a);
 }
 
+/* "activation (6)", "interrogated by group 3 interrogation (23)". */
 static void desc_cause(struct x1367_desc *d, const char *key, const struct asdu *a)
 {
-	x1367_desc_add(d, key, "%s (%u)", cause_name(cause_of(a)), cause_of(a));
+	uint8_t c = cause_of(a);
+	if (c >= 21 && c <= 36)
+		x1367_desc_add(d, key, "interrogated by group %u interrogation (%u)", c - 20u, c);
+	else if (c >= 38 && c <= 41)
+		x1367_desc_add(d, key, "requested by group %u counter request (%u)", c - 37u, c);
+	else
+		x1367_desc_add(d, key, "%s (%u)", cause_name(c), c);
 }
 
 /* What the answering ASDU says of itself. */
@@ -428,6 +458,9 @@ static void station_uid(const struct x1367_addr *addr, long ca, char *buf, size_
 /* Key: who asked, what answer it waits for, then the ASDU's type, common
  * address and first object address (U-frames: the function's act octet). */
 #define KEY_U 0xFF
+/* The answer byte of a control-direction ASDU that owes no confirmation
+ * (a read, a command with another cause): only a refusal answers it. */
+#define KEY_REFUSAL_ONLY 0
 
 static struct x1367_txn_key asdu_key(enum x1367_dir req_dir, uint8_t answer, const struct asdu *a)
 {
@@ -486,26 +519,28 @@ static size_t iec104_describe(const struct x1367_request_view *req, char *uid, s
 }
 
 static void open_request(x1367_ctx *ctx, const uint8_t *bytes, size_t len,
-			 struct x1367_txn_key key)
+			 struct x1367_txn_key key, uint32_t flags)
 {
 	struct x1367_txn_request req = {
 		.struct_size = sizeof(req),
 		.key = key,
 		.bytes = bytes,
 		.len = len,
+		.flags = flags,
 	};
 	api->txn_open(ctx, &req);          /* -1: table full, counted by the engine */
 }
 
 /* ---- Answers ------------------------------------------------------------------ */
 
-/* The activation or deactivation this ASDU answers, if it is an answer.
- * Causes 44-47 mirror either: an activation first, the older habit. */
+/* The request this ASDU answers, if it is an answer.  Causes 44-47
+ * mirror the request with its cause replaced: an activation is tried
+ * first, then a deactivation, then a request that owed no confirmation. */
 static x1367_txn *find_request(x1367_ctx *ctx, enum x1367_dir dir, const struct asdu *a,
 			       int *is_answer)
 {
 	uint8_t cause = cause_of(a);
-	static const uint8_t answers[] = {COT_ACTCON, COT_DEACTCON};
+	static const uint8_t answers[] = {COT_ACTCON, COT_DEACTCON, KEY_REFUSAL_ONLY};
 	x1367_txn *txn = NULL;
 
 	*is_answer = cause == COT_ACTCON || cause == COT_DEACTCON || is_unknown_cause(cause);
@@ -553,16 +588,27 @@ static void on_i_frame(x1367_ctx *ctx, const struct x1367_packet *pkt, enum x136
 	struct asdu a;
 	int is_answer;
 
-	if (!asdu_read(bytes + APCI_HDR, len - APCI_HDR, &a) || !a.has_ioa) {
-		api->event(ctx, EV_SHORT_ASDU);
-		api->event(ctx, X1367_EV_MALFORMED);
-		return;
-	}
+	/* The APCI check guarantees the ASDU header; an object may be missing. */
+	asdu_read(bytes + APCI_HDR, len - APCI_HDR, &a);
 	uint8_t cause = cause_of(&a);
 	int negative = (a.cot & COT_PN) != 0;
+	if (!a.has_ioa) {
+		/* Nothing to pair by; a refusal it states is still reported. */
+		api->event(ctx, EV_SHORT_ASDU);
+		api->event(ctx, X1367_EV_MALFORMED);
+		if (negative || is_unknown_cause(cause))
+			report_negative(ctx, pkt, dir, bytes, len, &a, NULL);
+		return;
+	}
 	if (!negative && (cause == COT_ACT || cause == COT_DEACT)) {
 		struct x1367_txn_key key = asdu_key(dir, cause == COT_ACT ? COT_ACTCON : COT_DEACTCON, &a);
-		open_request(ctx, bytes, len, key);
+		open_request(ctx, bytes, len, key, 0);
+		return;
+	}
+	if (!negative && is_control_type(a.type) && !is_answer_cause(cause)) {
+		/* A read (cause 5) or a command with a cause it may not have: no
+		 * confirmation is owed, but a refusal (44-47) may come back. */
+		open_request(ctx, bytes, len, asdu_key(dir, KEY_REFUSAL_ONLY, &a), X1367_TXN_NO_TIMEOUT);
 		return;
 	}
 	x1367_txn *txn = find_request(ctx, dir, &a, &is_answer);
@@ -577,7 +623,7 @@ static void on_u_frame(x1367_ctx *ctx, enum x1367_dir dir, const uint8_t *bytes,
 {
 	for (size_t i = 0; i < N_ELEMS(u_funcs); i++) {
 		if (c0 == u_funcs[i].act) {
-			open_request(ctx, bytes, len, u_key(dir, c0));
+			open_request(ctx, bytes, len, u_key(dir, c0), 0);
 			return;
 		}
 		if (c0 == u_funcs[i].con) {

@@ -101,8 +101,9 @@ def reported(sensor, rules, path):
 # one for one, with the same APDU bytes, time and request: the activation
 # (cause 6) or deactivation (8) of the same connection, sent the other
 # way, with the same type id, common address and first object address,
-# the oldest not yet answered (paired here from tshark's fields and the
-# APDU bytes, independently of the sensor).
+# the oldest not yet answered; a refusal with cause 44-47 may also answer
+# a read or a command with another cause (paired here from tshark's fields
+# and the APDU bytes, independently of the sensor).
 IEC104_CAPTURES = {"TestDissectIec104.pcap": "equal"}
 IEC104_ERRORS = "iec60870_asdu.nega==1 || (iec60870_asdu.causetx >= 44 && iec60870_asdu.causetx <= 47)"
 
@@ -142,20 +143,26 @@ def iec104_expected(path):
             cause, negative = int(cause), nega in ("1", "True")
             ioa = int.from_bytes(apdu[12:15], "little") if len(apdu) >= 15 else None
             to_server = sport != "2404"
-            if cause in (6, 8) and not negative:
-                key = (stream, to_server, cause + 1, int(typeid), int(addr), ioa)
+            control = 45 <= int(typeid) <= 69 or 100 <= int(typeid) <= 119
+            if not negative and (cause in (6, 8) or (control and cause not in (7, 9, 10, 44, 45, 46, 47))):
+                # an activation or deactivation waits for its confirmation
+                # (7, 9); any other control-direction ASDU (a read, a
+                # command with an odd cause) only for a refusal (0 here)
+                key = (stream, to_server, cause + 1 if cause in (6, 8) else 0, int(typeid), int(addr), ioa)
                 pending.setdefault(key, []).append(apdu.hex().upper())
                 continue
-            if not (negative or 44 <= cause <= 47):
+            error = negative or 44 <= cause <= 47
+            if not error and cause not in (7, 9):
                 continue
-            req = ""
-            for answer in ((7, 9) if 44 <= cause <= 47 else (cause,)):
+            req = ""  # a confirmation, positive or not, ends its request
+            for answer in ((7, 9, 0) if 44 <= cause <= 47 else (cause,)):
                 key = (stream, not to_server, answer, int(typeid), int(addr), ioa)
                 if pending.get(key):
                     req = pending[key].pop(0)
                     break
-            want.append((iso(epoch), req, apdu.hex().upper()))
-            seen.add(frame)
+            if error:
+                want.append((iso(epoch), req, apdu.hex().upper()))
+                seen.add(frame)
     if seen != errors:
         raise SystemExit(f"tshark's error frames {sorted(errors)} but negative ASDUs in {sorted(seen)}")
     return sorted(want)

@@ -538,3 +538,98 @@ Test(iec104, other_port_found_by_probe)
 	expect_str(r.records[0], "Responder.Unique ID", SRV "#9");
 	run_free(&r);
 }
+
+Test(iec104, deactivation_pairs_with_deactcon_only)
+{
+	struct run r;
+	struct conn c;
+	start(&r);
+	conn_open(&c, &r);
+	struct apdu deact = iframe(45, 8, 1, 10, 0x01);
+	struct apdu actcon = iframe(45, 7, 1, 10, 0x01);    /* not its answer */
+	csend(&c, &deact);
+	ssend(&c, &actcon);
+	later(&r, &c, 20);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Error Code", "10");
+	expect_str(r.records[0], "Description.Request", "deactivation (8)");
+	expect_str(r.records[0], "Requester.Transmitted Code", hex_of(&deact));
+	cr_assert_eq(run_stat(&r, "responses_without_request"), 1);
+	run_free(&r);
+}
+
+Test(iec104, unknown_type_and_group_causes_are_named)
+{
+	struct run r;
+	struct conn c;
+	start(&r);
+	conn_open(&c, &r);
+	struct apdu act = iframe(99, 6, 1, 10, 0x01);       /* type 99: not defined */
+	struct apdu unk = iframe(99, 0x6C, 1, 10, 0x01);
+	struct apdu grp = iframe(1, 0x57, 1, 10, 0x01);     /* P/N, cause 23 */
+	csend(&c, &act);
+	ssend(&c, &unk);
+	ssend(&c, &grp);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 2);
+	expect_str(r.records[0], "Error Code", "30");
+	expect_str(r.records[0], "Description.Type ID", "99 (not defined by IEC 60870-5-101/104)");
+	expect_str(r.records[0], "Description.Cause of Transmission", "unknown type identification (44)");
+	expect_str(r.records[1], "Error Code", "3F");
+	expect_str(r.records[1], "Description.Cause of Transmission",
+		   "interrogated by group 3 interrogation (23)");
+	expect_str(r.records[1], "Description.Type ID", "M_SP_NA_1 (1) single-point information");
+	run_free(&r);
+}
+
+/* A 6-octet ASDU header without its object: malformed, opens nothing,
+ * but the refusal it states is on the wire (tshark reads its P/N bit). */
+Test(iec104, short_asdu_is_malformed_and_its_refusal_reported)
+{
+	struct run r;
+	struct conn c;
+	start(&r);
+	conn_open(&c, &r);
+	conn_send_hex(&c, 0, "68 0A 00 00 00 00 2D 01 06 01 07 00");   /* act: no object */
+	conn_send_hex(&c, 1, "68 0A 00 00 00 00 2D 01 47 01 07 00");
+	later(&r, &c, 20);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Error Code", "3F");
+	expect_str(r.records[0], "Requester.Transmitted Code", "");
+	cr_assert_null(record_get(r.records[0], "Description.IOA"));
+	cr_assert_eq(run_stat(&r, "protocols.iec104.events.short_asdu"), 2);
+	cr_assert_eq(run_stat(&r, "protocols.iec104.parse_errors"), 0);
+	run_free(&r);
+}
+
+/* A read (cause 5) owes no confirmation, but its refusal pairs with it. */
+Test(iec104, read_of_unknown_object_pairs_and_never_times_out)
+{
+	struct run r;
+	struct conn c;
+	start(&r);
+	conn_open(&c, &r);
+	struct apdu rd1 = iframe_n(102, 5, 1, 5555, (const uint8_t *)"", 0, 1);
+	struct apdu rd2 = iframe_n(102, 5, 1, 10, (const uint8_t *)"", 0, 1);
+	struct apdu unk = iframe_n(102, 0x2F, 1, 5555, (const uint8_t *)"", 0, 1);
+	struct apdu spont = iframe(45, 3, 1, 7, 0x01);      /* a command with cause 3 */
+	struct apdu badcause = iframe(45, 0x6D, 1, 7, 0x01);
+	csend(&c, &rd1);
+	csend(&c, &rd2);                                    /* answered by data: no record */
+	ssend(&c, &unk);
+	csend(&c, &spont);
+	ssend(&c, &badcause);
+	later(&r, &c, 30);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 2);
+	expect_str(r.records[0], "Error Code", "31");
+	expect_str(r.records[0], "Requester.Transmitted Code", hex_of(&rd1));
+	expect_str(r.records[0], "Description.Type ID", "C_RD_NA_1 (102) read command");
+	expect_str(r.records[1], "Error Code", "30");
+	expect_str(r.records[1], "Requester.Transmitted Code", hex_of(&spont));
+	expect_str(r.records[1], "Description.Request", "spontaneous (3)");
+	cr_assert_eq(run_stat(&r, "responses_without_request"), 0);
+	run_free(&r);
+}
