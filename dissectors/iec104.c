@@ -650,24 +650,53 @@ static void on_apdu(x1367_ctx *ctx, const struct x1367_packet *pkt, enum x1367_d
 
 /* ---- Framing and resynchronisation -------------------------------------------- */
 
-/* Bytes before the next valid APCI header, or before a 0x68 too close to
- * the end to tell (*partial set): everything when there is none. */
-static size_t resync_skip(const uint8_t *data, size_t len, int *partial)
+/* APDUs a resynchronisation walks to trust a boundary: enough that
+ * garbage rarely passes, few enough that a run of 0x68 octets stays cheap. */
+#define RESYNC_CHAIN_MAX 8
+
+enum chain_verdict { CHAIN_BROKEN, CHAIN_WAIT, CHAIN_OK };
+
+/* From a 0x68 at data[0]: valid APDUs back to back up to exactly the end
+ * (or RESYNC_CHAIN_MAX of them, or complete ones then one cut by the end)
+ * say a boundary is here; a first APDU cut by the end cannot say yet. */
+static enum chain_verdict chain_from(const uint8_t *data, size_t len)
 {
-	*partial = 0;
-	for (size_t p = 0; p < len; p++) {
+	size_t off = 0;
+	for (unsigned n = 0; n < RESYNC_CHAIN_MAX; n++) {
 		struct apci h;
+		if (off == len)
+			return CHAIN_OK;
+		enum apci_verdict v = apci_read(data + off, len - off, &h);
+		if (v == APCI_BAD)
+			return CHAIN_BROKEN;
+		if (v == APCI_SHORT || (size_t)h.len + 2 > len - off)
+			return n ? CHAIN_OK : CHAIN_WAIT;
+		off += (size_t)h.len + 2;
+	}
+	return CHAIN_OK;
+}
+
+/* Where the stream's next APDU starts after bytes that are no APDU: the
+ * first 0x68 whose chain holds.  When none holds yet but one could (its
+ * first APDU is cut by the end), *wait is set and its offset returned:
+ * more bytes will tell.  A 0x68 octet inside garbage that announces a
+ * long APDU thus does not swallow the real APDU right after it.
+ * Everything when there is no candidate. */
+static size_t resync_skip(const uint8_t *data, size_t len, int *wait)
+{
+	size_t first_wait = len;
+	*wait = 0;
+	for (size_t p = 0; p < len; p++) {
 		if (data[p] != APCI_START)
 			continue;
-		enum apci_verdict v = apci_read(data + p, len - p, &h);
-		if (v == APCI_OK)
+		enum chain_verdict v = chain_from(data + p, len - p);
+		if (v == CHAIN_OK)
 			return p;
-		if (v == APCI_SHORT) {
-			*partial = 1;
-			return p;
-		}
+		if (v == CHAIN_WAIT && first_wait == len)
+			first_wait = p;
 	}
-	return len;
+	*wait = first_wait < len;
+	return first_wait;
 }
 
 static enum x1367_parse_result parse_stream(x1367_ctx *ctx, struct iec104_state *st,
@@ -675,15 +704,19 @@ static enum x1367_parse_result parse_stream(x1367_ctx *ctx, struct iec104_state 
 					    size_t len, size_t *consumed, enum x1367_dir dir)
 {
 	size_t off = 0;
-	int partial;
+	int wait;
 
 	if (st->resyncing[dir] || !st->synced[dir]) {
 		/* After a gap, or before the first APDU: find a boundary quietly. */
-		size_t s = resync_skip(data, len, &partial);
+		size_t s = resync_skip(data, len, &wait);
 		if (s && !st->synced[dir])
 			api->event(ctx, EV_UNSYNCED_SKIP);
 		off = s;
-		if (off < len && !partial)
+		if (wait) {
+			*consumed = off;
+			return X1367_PARSE_NEED_MORE;
+		}
+		if (off < len)
 			st->resyncing[dir] = 0;
 	}
 	while (off < len) {
@@ -695,8 +728,8 @@ static enum x1367_parse_result parse_stream(x1367_ctx *ctx, struct iec104_state 
 			/* Not a boundary: skip to the next one, one error per run. */
 			api->event(ctx, EV_BAD_APCI);
 			api->event(ctx, X1367_EV_MALFORMED);
-			size_t s = 1 + resync_skip(data + off + 1, len - off - 1, &partial);
-			st->resyncing[dir] = off + s >= len || partial;
+			size_t s = 1 + resync_skip(data + off + 1, len - off - 1, &wait);
+			st->resyncing[dir] = off + s >= len || wait;
 			*consumed = off + s;
 			return X1367_PARSE_ERROR;
 		}

@@ -104,65 +104,83 @@ def reported(sensor, rules, path):
 # the oldest not yet answered; a refusal with cause 44-47 may also answer
 # a read or a command with another cause (paired here from tshark's fields
 # and the APDU bytes, independently of the sensor).
-IEC104_CAPTURES = {"TestDissectIec104.pcap": "equal"}
+# Wireshark's own test capture (public), and the project's hand-made
+# scenes (tests/gen/make-iec104-pcaps.py): every refusal kind, requests
+# left without answer (records without response bytes: not compared),
+# several APDUs per segment, garbage, a mid-stream pick-up.
+IEC104_CAPTURES = {"public/TestDissectIec104.pcap": "equal", "synthetic/iec104-refusals.pcap": "equal",
+                   "synthetic/iec104-no-confirmation.pcap": "equal", "synthetic/iec104-framing.pcap": "equal"}
 IEC104_ERRORS = "iec60870_asdu.nega==1 || (iec60870_asdu.causetx >= 44 && iec60870_asdu.causetx <= 47)"
 
 
-def iec104_i_frames(hexpayload):
-    """The I-frame APDUs of a TCP payload, in order: 0x68, length, then
-    that many octets; bytes that start no APDU are skipped, as tshark
-    does."""
-    data = bytes.fromhex(hexpayload.replace(":", ""))
-    out, off = [], 0
-    while off + 6 <= len(data):
-        if data[off] != 0x68 or data[off + 1] < 4 or off + 2 + data[off + 1] > len(data):
-            off += 1
-            continue
-        apdu = data[off:off + 2 + data[off + 1]]
-        if not apdu[2] & 1:
-            out.append(apdu)
-        off += len(apdu)
-    return out
+def iec104_apdus(path):
+    """Every ASDU tshark dissects, in capture order, as (frame, epoch,
+    stream, srcport, type id, cause, negative, common address, APDU hex):
+    the APDU bytes are tshark's own (its APCI and ASDU fields' raw bytes,
+    from the reassembled stream where an APDU spans segments).  ASDUs
+    tshark itself finds cut short (no cause or common address) are left
+    out."""
+    out = subprocess.run(["tshark", "-r", path, "-o", "tcp.desegment_tcp_streams:TRUE", "-Y", "iec60870_asdu",
+                          "-T", "json", "-x", "--no-duplicate-keys",
+                          "-j", "frame tcp iec60870_104 iec60870_asdu"],
+                         check=True, capture_output=True, text=True).stdout
+    def entries(v):
+        """One field's occurrences: raw entries are [hex, pos, len, ...]
+        lists, subtrees dicts; one occurrence is not wrapped in a list."""
+        if v is None:
+            return []
+        return [v] if isinstance(v, dict) or (v and isinstance(v[0], str)) else v
+
+    rows = []
+    for pkt in json.loads(out):
+        layers = pkt["_source"]["layers"]
+        frame, tcp = layers["frame"], layers["tcp"]
+        apcis = entries(layers.get("iec60870_104_raw"))
+        raws = entries(layers.get("iec60870_asdu_raw"))
+        asdus = entries(layers.get("iec60870_asdu"))
+        used = set()
+        for raw, asdu in zip(raws, asdus):
+            if not all("iec60870_asdu." + f in asdu for f in ("typeid", "causetx", "nega", "addr")):
+                continue  # cut short: malformed to tshark too (the capture's garbage)
+            # its APCI: the item right before it (tshark lays bytes it
+            # skipped before a 0x68 into it too: the APCI is its last six)
+            k = next((i for i, a in enumerate(apcis) if i not in used and a[1] + a[2] == raw[1]), None)
+            if k is None:
+                raise SystemExit(f"frame {frame['frame.number']}: no APCI before the ASDU at {raw[1]}")
+            used.add(k)
+            rows.append((frame["frame.number"], frame["frame.time_epoch"], tcp["tcp.stream"], tcp["tcp.srcport"],
+                         int(asdu["iec60870_asdu.typeid"]), int(asdu["iec60870_asdu.causetx"]),
+                         asdu["iec60870_asdu.nega"] in ("1", "True"), int(asdu["iec60870_asdu.addr"]),
+                         (apcis[k][0][-12:] + raw[0]).upper()))
+    return rows
 
 
 def iec104_expected(path):
-    rows = tshark(path, "-Y", "iec60870_asdu", "-T", "fields", "-e", "frame.number", "-e", "frame.time_epoch",
-                  "-e", "tcp.stream", "-e", "tcp.srcport", "-e", "iec60870_asdu.typeid",
-                  "-e", "iec60870_asdu.causetx", "-e", "iec60870_asdu.nega", "-e", "iec60870_asdu.addr",
-                  "-e", "tcp.payload")
     errors = {r[0] for r in tshark(path, "-Y", IEC104_ERRORS, "-T", "fields", "-e", "frame.number")}
     pending, want, seen = {}, [], set()
-    for frame, epoch, stream, sport, types, causes, negas, addrs, payload in rows:
-        if not (types and causes and negas and addrs):
-            continue  # an ASDU tshark itself calls malformed (the capture's garbage)
-        apdus = iec104_i_frames(payload)
-        fields = list(zip(types.split(","), causes.split(","), negas.split(","), addrs.split(",")))
-        if len(apdus) != len(fields):
-            raise SystemExit(f"frame {frame}: {len(fields)} ASDUs in tshark, {len(apdus)} I-frames in the bytes")
-        for apdu, (typeid, cause, nega, addr) in zip(apdus, fields):
-            cause, negative = int(cause), nega in ("1", "True")
-            ioa = int.from_bytes(apdu[12:15], "little") if len(apdu) >= 15 else None
-            to_server = sport != "2404"
-            control = 45 <= int(typeid) <= 69 or 100 <= int(typeid) <= 119
-            if not negative and (cause in (6, 8) or (control and cause not in (7, 9, 10, 44, 45, 46, 47))):
-                # an activation or deactivation waits for its confirmation
-                # (7, 9); any other control-direction ASDU (a read, a
-                # command with an odd cause) only for a refusal (0 here)
-                key = (stream, to_server, cause + 1 if cause in (6, 8) else 0, int(typeid), int(addr), ioa)
-                pending.setdefault(key, []).append(apdu.hex().upper())
-                continue
-            error = negative or 44 <= cause <= 47
-            if not error and cause not in (7, 9):
-                continue
-            req = ""  # a confirmation, positive or not, ends its request
-            for answer in ((7, 9, 0) if 44 <= cause <= 47 else (cause,)):
-                key = (stream, not to_server, answer, int(typeid), int(addr), ioa)
-                if pending.get(key):
-                    req = pending[key].pop(0)
-                    break
-            if error:
-                want.append((iso(epoch), req, apdu.hex().upper()))
-                seen.add(frame)
+    for frame, epoch, stream, sport, typeid, cause, negative, addr, apdu in iec104_apdus(path):
+        ioa = apdu[24:30] if len(apdu) >= 30 else None  # first object's address, as on the wire
+        to_server = sport != "2404"
+        control = 45 <= typeid <= 69 or 100 <= typeid <= 119
+        if not negative and (cause in (6, 8) or (control and cause not in (7, 9, 10, 44, 45, 46, 47))):
+            # an activation or deactivation waits for its confirmation
+            # (7, 9); any other control-direction ASDU (a read, a command
+            # with an odd cause) only for a refusal (0 here)
+            key = (stream, to_server, cause + 1 if cause in (6, 8) else 0, typeid, addr, ioa)
+            pending.setdefault(key, []).append(apdu)
+            continue
+        error = negative or 44 <= cause <= 47
+        if not error and cause not in (7, 9):
+            continue
+        req = ""  # a confirmation, positive or not, ends its request
+        for answer in ((7, 9, 0) if 44 <= cause <= 47 else (cause,)):
+            key = (stream, not to_server, answer, typeid, addr, ioa)
+            if pending.get(key):
+                req = pending[key].pop(0)
+                break
+        if error:
+            want.append((iso(epoch), req, apdu))
+            seen.add(frame)
     if seen != errors:
         raise SystemExit(f"tshark's error frames {sorted(errors)} but negative ASDUs in {sorted(seen)}")
     return sorted(want)
@@ -185,8 +203,9 @@ def iec104_section(top, build, public):
     passed = failed = 0
     sensor, rules = os.path.join(build, "x1367ids"), os.path.join(top, "rules")
     plugins = os.path.join(build, "dissectors", ".libs")
-    for name in IEC104_CAPTURES:
-        path = os.path.join(public, name)
+    for rel in IEC104_CAPTURES:
+        where, name = rel.split("/")
+        path = os.path.join(public if where == "public" else os.path.join(top, "pcaps", where), name)
         want = iec104_expected(path)
         got = iec104_reported(sensor, rules, plugins, path)
         if want == got:

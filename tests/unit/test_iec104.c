@@ -633,3 +633,27 @@ Test(iec104, read_of_unknown_object_pairs_and_never_times_out)
 	cr_assert_eq(run_stat(&r, "responses_without_request"), 0);
 	run_free(&r);
 }
+
+/* Garbage whose last octet is 0x68 announces a 104-octet APDU; the real
+ * APDU right after it, arriving in pieces, must not be swallowed. */
+Test(iec104, garbage_ending_in_start_octet_does_not_swallow_the_next_apdu)
+{
+	struct run r;
+	struct conn c;
+	start(&r);
+	conn_open(&c, &r);
+	conn_send_hex(&c, 0, STARTDT_ACT);
+	conn_send_hex(&c, 0, "01 02 03 68 00 FF EE 68");
+	struct apdu act = iframe(48, 6, 1, 3, 0x00);
+	conn_send(&c, 0, act.b, 1, TH_PSH | TH_ACK);
+	conn_send(&c, 0, act.b + 1, 8, TH_PSH | TH_ACK);
+	conn_send(&c, 0, act.b + 9, act.n - 9, TH_PSH | TH_ACK);
+	struct apdu neg = iframe(48, 0x47, 1, 3, 0x00);
+	ssend(&c, &neg);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Requester.Transmitted Code", hex_of(&act));
+	cr_assert_eq(run_stat(&r, "protocols.iec104.parse_errors"), 1);
+	cr_assert_eq(run_stat(&r, "responses_without_request"), 0);
+	run_free(&r);
+}
