@@ -361,17 +361,17 @@ static unsigned asdu_ioas(const struct asdu *a, uint32_t *out, unsigned max, uns
 	}
 	struct x1367_reader rd;
 	x1367_rd_init(&rd, a->objects, a->objects_len);
-	size_t size = t && (t->size || t->id == TYPE_READ) ? t->size : 0;
+	int sized = t && (t->size || t->id == TYPE_READ);
 	for (k = 0; k < n && k < max; k++) {
 		const uint8_t *p = x1367_rd_bytes(&rd, IOA_LEN);
 		if (!p)
 			break;
 		out[k] = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
-		if (!size && t && t->id != TYPE_READ) {
+		if (!sized) {
 			k++;                 /* elements of unknown size: stop here */
 			break;
 		}
-		x1367_rd_skip(&rd, size);
+		x1367_rd_skip(&rd, t->size);
 	}
 	*got = k;
 	return n;
@@ -589,7 +589,8 @@ static void on_i_frame(x1367_ctx *ctx, const struct x1367_packet *pkt, enum x136
 	int is_answer;
 
 	/* The APCI check guarantees the ASDU header; an object may be missing. */
-	asdu_read(bytes + APCI_HDR, len - APCI_HDR, &a);
+	if (!asdu_read(bytes + APCI_HDR, len - APCI_HDR, &a))
+		return;
 	uint8_t cause = cause_of(&a);
 	int negative = (a.cot & COT_PN) != 0;
 	if (!a.has_ioa) {

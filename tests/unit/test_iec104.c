@@ -657,3 +657,22 @@ Test(iec104, garbage_ending_in_start_octet_does_not_swallow_the_next_apdu)
 	cr_assert_eq(run_stat(&r, "responses_without_request"), 0);
 	run_free(&r);
 }
+
+/* Objects of a type whose element size is unknown: only the first
+ * address can be told, the rest are not guessed. */
+Test(iec104, objects_of_unknown_size_name_the_first_only)
+{
+	struct run r;
+	struct conn c;
+	start(&r);
+	conn_open(&c, &r);
+	uint8_t e[2] = {0xAA, 0xBB};
+	struct apdu neg = iframe_n(99, 0x6C, 7, 500, e, 2, 3);
+	ssend(&c, &neg);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Description.IOA", "500");
+	expect_str(r.records[0], "Description.Objects", "3");
+	cr_assert_null(record_get(r.records[0], "Description.IOAs"));
+	run_free(&r);
+}
