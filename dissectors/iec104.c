@@ -46,10 +46,9 @@
  * standard defines (the bit is the confirming station's): it is reported
  * as the negative message it is and opens no request.
  *
- * DEFAULT-MAPPINGS asks "11 Communication Failed" for a STARTDT/TESTFR act
- * left without con; the engine writes "10 No Response" for every request
- * whose deadline passes, and the ABI has no way for a plugin to choose
- * another code, so these are 10 too (as issue 10 asks).  Periodic data
+ * A STARTDT/STOPDT/TESTFR act left without con tests the link: it opens
+ * with X1367_TXN_LINK_TEST, and the engine writes "11 Communication
+ * Failed" (DEFAULT-MAPPINGS) where an activation gets "10".  Periodic data
  * (cause 1) does not feed the silence detector: a controlling station's
  * STOPDT stops it on purpose, and nothing in the ABI can say so.
  *
@@ -624,7 +623,7 @@ static void on_u_frame(x1367_ctx *ctx, enum x1367_dir dir, const uint8_t *bytes,
 {
 	for (size_t i = 0; i < N_ELEMS(u_funcs); i++) {
 		if (c0 == u_funcs[i].act) {
-			open_request(ctx, bytes, len, u_key(dir, c0), 0);
+			open_request(ctx, bytes, len, u_key(dir, c0), X1367_TXN_LINK_TEST);
 			return;
 		}
 		if (c0 == u_funcs[i].con) {
