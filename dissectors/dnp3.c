@@ -42,7 +42,11 @@
  * Unsolicited responses (0x82) answer nothing and are never counted as
  * responses without request; each one is a heartbeat of the outstation
  * for the silence detector (a device that reports by exception on a
- * period).  IIN2 bits in them are not errors of any request.
+ * period).  IIN2 bits in them are not errors of any request.  A state
+ * (device trouble, event overflow) first seen in an unsolicited response
+ * is still reported, with no request: ABI 1.2 has no way to say "no
+ * request by design", so the engine counts that one record in
+ * responses_without_request and writes "Request: not seen in the capture".
  *
  * Unique IDs: the outstation is "IP#link-address" ("10.0.0.3#4"); the
  * master is its IP address (the engine's default).

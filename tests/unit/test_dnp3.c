@@ -390,6 +390,9 @@ Test(dnp3, device_trouble_once_per_episode)
 	expect_str(r.records[0], "Description.Vendor Code", "4000");
 	expect_str(r.records[1], "Error Code", "41");
 	expect_has(r.records[1], "Description.Errors", "EVENT_BUFFER_OVERFLOW");
+	/* Both came in unsolicited responses: the ABI cannot mark them, the
+	 * engine counts them as answering no request (and nothing else). */
+	cr_assert_eq(run_stat(&r, "responses_without_request"), 2);
 	run_free(&r);
 }
 
