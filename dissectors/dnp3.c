@@ -35,6 +35,7 @@
  *   control status != 0 in the echo of a CROB / pattern control block
  *   (g12v1, g12v2)               "0Cxx";  analog output block (g41) "29xx"
  *   Secure Authentication error object g120v7 in a response   "78xx"
+ *   file command / transport status != 0 (g70v4, g70v6)         "46xx"
  * The first failing code on the wire names the record; Description lists
  * all of them.  IIN2 bits are read on the first fragment of a response
  * only (later fragments repeat the same request's outcome).
@@ -257,6 +258,14 @@ static const struct code_name ctl_status[] = {
 	{14, "ALREADY_COMPLETE"}, {15, "BLOCKED"}, {16, "CANCELLED"},
 	{17, "BLOCKED_OTHER_MASTER"}, {18, "DOWNSTREAM_FAIL"}, {126, "NON_PARTICIPATING"},
 	{127, "UNDEFINED"},
+};
+
+/* File command / file transport status (g70v4, g70v6). */
+static const struct code_name file_status[] = {
+	{0, "SUCCESS"}, {1, "PERMISSION_DENIED"}, {2, "INVALID_MODE"}, {3, "FILE_NOT_FOUND"},
+	{4, "FILE_LOCKED"}, {5, "TOO_MANY_OPEN"}, {6, "INVALID_HANDLE"}, {7, "WRITE_BLOCK_SIZE"},
+	{8, "COMM_LOST"}, {9, "CANNOT_ABORT"}, {16, "NOT_OPENED"}, {17, "HANDLE_EXPIRED"},
+	{18, "BUFFER_OVERRUN"}, {19, "FATAL"}, {20, "BLOCK_SEQUENCE"}, {255, "UNDEFINED"},
 };
 
 /* Secure Authentication (g120v7) error codes. */
@@ -718,6 +727,18 @@ static int obj_errors(const struct obj_hdr *h, uint32_t index, const uint8_t *ob
 		snprintf(code, sizeof(code), "%02X%02X", h->group, st);
 		err_add(e, code, "g%uv%u %s index %u: status %u %s", h->group, h->var,
 			object_name(h->group, h->var), index, st, name ? name : "reserved");
+	} else if (h->group == 70 && (h->var == 4 || h->var == 6)) {
+		/* v4 command status: handle (4) · size (4) · max block (2) ·
+		 * request id (2) · status; v6 transport status: handle (4) ·
+		 * block (4) · status. */
+		size_t at = h->var == 4 ? 12 : 8;
+		if (size <= at || !obj[at])
+			return 1;
+		const char *name = code_name(file_status, N_ELEMS(file_status), obj[at]);
+		snprintf(code, sizeof(code), "46%02X", obj[at]);
+		err_add(e, code, "g70v%u %s: status %u %s", h->var,
+			h->var == 4 ? "File Command Status" : "File Transport Status", obj[at],
+			name ? name : "reserved");
 	} else if (h->group == 120 && h->var == 7) {
 		/* Challenge seq (4) · user (2) · association (2) · error code. */
 		if (size < 9)

@@ -471,3 +471,36 @@ Test(dnp3, over_udp)
 	expect_str(r.records[0], "Error Code", "31");
 	run_free(&r);
 }
+
+Test(dnp3, found_on_another_port)
+{
+	struct run r;
+	struct conn c;
+	run_start_with(&r, X1367_DISSECTOR_ENTRY());
+	conn_open_at(&c, &r, MASTER_IP, OUTST_IP, 50000, 21000, T0);
+	send(&c, 0, frag(1, "C1 01 3C 02 06"));
+	send(&c, 1, frag(0, "C1 81 00 02"));
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Protocol", "DNP3");
+	expect_str(r.records[0], "Description.Responder Port", "21000");
+	run_free(&r);
+}
+
+Test(dnp3, file_command_status)
+{
+	struct run r;
+	struct conn c;
+	start(&r, &c);
+	/* OPEN_FILE of "a.txt"; the answer g70v4 says FILE_NOT_FOUND. */
+	send(&c, 0, frag(1, "C2 19 46 03 5B 01 1B 00 1A 00 05 00 00 00 00 00 00 00 00 00 00 00 00 00"
+			     " 00 00 00 00 00 00 01 00 00 04 61 2E 74 78 74"));
+	send(&c, 1, frag(0, "C2 81 00 00 46 04 5B 01 0D 00 00 00 00 00 00 00 00 00 00 00 00 00 03"));
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Error Code", "31");
+	expect_str(r.records[0], "Description.Vendor Code", "4603");
+	expect_str(r.records[0], "Description.Function", "OPEN_FILE (0x19)");
+	expect_has(r.records[0], "Description.Errors", "FILE_NOT_FOUND");
+	run_free(&r);
+}
