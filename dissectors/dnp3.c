@@ -605,6 +605,12 @@ static size_t dnp3_describe(const struct x1367_request_view *req, char *uid, siz
 	uint16_t src = 0, dst = 0;
 	size_t n = wire_fragment(req->bytes, req->len, app, sizeof(app), &src, &dst);
 
+	/* A request cut inside its first frame (--max-code-bytes) still has
+	 * the addresses of its link header. */
+	if (!n && req->len >= 8) {
+		dst = (uint16_t)(req->bytes[4] | req->bytes[5] << 8);
+		src = (uint16_t)(req->bytes[6] | req->bytes[7] << 8);
+	}
 	outstation_uid(req->responder, dst, uid, uid_len);
 	if (n < 2)
 		return 0;
@@ -1039,6 +1045,10 @@ static void on_link_frame(x1367_ctx *ctx, struct dnp3_state *st, unsigned dir,
 		return;                 /* link management: reset, status, ack */
 	uint8_t th = f->user[0];
 	int i = slot_find(st, dir, f->src, f->dst);
+	if (i >= 0 && (th & TH_FIR)) {
+		/* A new fragment before the last one's final segment. */
+		api->event(ctx, EV_TP_SEQUENCE);
+	}
 	if ((th & TH_FIR) && (th & TH_FIN)) {
 		/* The common case, one frame: dissected in place. */
 		if (i >= 0)

@@ -504,3 +504,44 @@ Test(dnp3, file_command_status)
 	expect_has(r.records[0], "Description.Errors", "FILE_NOT_FOUND");
 	run_free(&r);
 }
+
+Test(dnp3, transport_sequence_error_and_orphan_segments)
+{
+	struct run r;
+	struct conn c;
+	uint8_t user[20] = {0x40, 0xC1, 0x81, 0x00, 0x02};    /* FIR, no FIN */
+	struct pk p;
+	start(&r, &c);
+	send(&c, 0, frag(1, "C1 01 3C 02 06"));
+	p.n = 0;
+	link_frame(&p, 0, MASTER, OUTST, user, 5);
+	user[0] = 0x82;                                        /* FIN, seq 2: one missing */
+	link_frame(&p, 0, MASTER, OUTST, user, 3);
+	user[0] = 0x85;                                        /* FIN without its FIR */
+	link_frame(&p, 0, MASTER, OUTST, user, 3);
+	send(&c, 1, &p);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 0, "a fragment with a hole is never decoded");
+	cr_assert_eq(run_stat(&r, "protocols.dnp3.events.transport_sequence_error"), 1);
+	cr_assert_eq(run_stat(&r, "protocols.dnp3.events.transport_segment_without_first"), 1);
+	run_free(&r);
+}
+
+Test(dnp3, request_of_two_link_frames_is_described)
+{
+	struct run r;
+	struct conn c;
+	start(&r, &c);
+	/* 296 bytes of WRITE (an octet string): two link frames. */
+	char req[1200];
+	size_t q = (size_t)snprintf(req, sizeof(req), "C1 02 6E 01 5B 01 20 01");
+	for (int i = 0; i < 288; i++)
+		q += (size_t)snprintf(req + q, sizeof(req) - q, " %02X", i & 0xFF);
+	send(&c, 0, frag(1, req));
+	send(&c, 1, frag(0, "C1 81 00 01"));
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Responder.Unique ID", OUTST_IP "#4");
+	expect_str(r.records[0], "Description.Function", "WRITE (0x02)");
+	run_free(&r);
+}
