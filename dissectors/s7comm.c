@@ -838,24 +838,19 @@ static void on_ud_response(x1367_ctx *ctx, struct s7_state *st, const struct x13
 	x1367_txn *txn = find_request(ctx, pkt, h->pduref, &a);
 	struct failure f = {.vendor = "", .d = {.n = 0}};
 	char buf[UID_MAX];
+	uint8_t rc = 0xFF;
 
-	if (u->errcode) {
+	if (u->errcode)
 		snprintf(f.vendor, sizeof(f.vendor), "%04X", u->errcode);
-	} else {
-		uint8_t rc = ud_data_code(ctx, h);
+	else if ((rc = ud_data_code(ctx, h)) != 0xFF)
+		snprintf(f.vendor, sizeof(f.vendor), "%02X", rc);
+	if (f.vendor[0]) {
+		/* f.d is filled in place: its fields point into its own buffer. */
+		if (!txn)
+			desc_unpaired(&f.d, h, u);
 		if (rc != 0xFF) {
 			const char *n = NAME(item_rc_names, rc);
-			snprintf(f.vendor, sizeof(f.vendor), "%02X", rc);
 			x1367_desc_add(&f.d, "Data Return Code", "%s (0x%02X)", n ? n : "Unknown", rc);
-		}
-	}
-	if (f.vendor[0]) {
-		if (!txn) {
-			struct x1367_desc d = {.n = 0};
-			desc_unpaired(&d, h, u);
-			for (size_t i = 0; i < f.d.n; i++)
-				x1367_desc_add(&d, f.d.kv[i].key, "%s", f.d.kv[i].value);
-			f.d = d;
 		}
 		report(ctx, st, pkt, raw, raw_len, txn, &f);
 	} else {
@@ -911,7 +906,8 @@ static void on_pdu(x1367_ctx *ctx, struct s7_state *st, const struct x1367_packe
 		} else {
 			/* Alarms, cyclic data: the PLC speaks on its own. */
 			api->event(ctx, EV_INDICATION);
-			api->heartbeat(ctx, responder_uid(st, pkt, buf, sizeof(buf)));
+			if (pkt->dir == X1367_TO_CLIENT)
+				api->heartbeat(ctx, responder_uid(st, pkt, buf, sizeof(buf)));
 		}
 		break;
 	}

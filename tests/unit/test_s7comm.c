@@ -541,3 +541,42 @@ Test(s7comm, gap_resynchronises)
 	expect_str(r.records[0], "Description.Vendor Code", "D209");
 	run_free(&r);
 }
+
+/* Alarms and cyclic data the PLC pushes answer nothing and owe nothing. */
+Test(s7comm, userdata_indications_are_no_requests)
+{
+	struct run r;
+	struct conn c, later;
+	start(&r);
+	connect_plc(&c, &r);
+	ss7(&c, "32 07 0000 0000 0008 0004 00 01 12 04 11 04 12 00 FF 09 0000");
+	conn_open_at(&later, &r, CLI, PLC, CLI_PORT + 1, 102, c.now + 6 * SEC);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 0);
+	cr_assert_eq(ev(&r, "userdata_indication"), 1);
+	cr_assert_eq(run_stat(&r, "transactions.opened"), 0);
+	cr_assert_eq(run_stat(&r, "responses_without_request"), 0);
+	run_free(&r);
+}
+
+/* An error answer whose request the capture missed names what it can:
+ * the function group, subfunction and PDU reference of the answer. */
+Test(s7comm, userdata_error_without_request)
+{
+	struct run r;
+	struct conn c;
+	start(&r);
+	conn_init(&c, &r, CLI, PLC, CLI_PORT, 102, T0);
+	ss7(&c, "32 07 0000 0C00 000C 0004 00 01 12 08 12 84 01 01 00 00 00 00 05 09 0000");
+	ss7(&c, SZL_D402);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 2);
+	expect_str(r.records[0], "Description.Subfunction", "Read SZL (1)");
+	expect_str(r.records[0], "Description.PDU Reference", "3072");
+	expect_str(r.records[0], "Description.Data Return Code", "Invalid address (0x05)");
+	expect_str(r.records[0], "Description.Request", "not seen in the capture");
+	expect_str(r.records[1], "Description.Function Group", "CPU functions (4)");
+	expect_str(r.records[1], "Description.Vendor Code", "D402");
+	cr_assert_eq(run_stat(&r, "responses_without_request"), 2);
+	run_free(&r);
+}
