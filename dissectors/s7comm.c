@@ -84,6 +84,7 @@ struct s7_state {
 	uint8_t resyncing[2];
 	uint8_t seen[2];             /* bytes of this direction were parsed */
 	uint8_t drop_run[2];         /* an oversized DT run: drop up to its EOT */
+	uint8_t s7_seen;             /* the connection carried S7 PDUs */
 	uint8_t tsap_known, rack, slot;
 	char uid[UID_MAX];           /* the called side's Unique ID, once made */
 };
@@ -880,14 +881,18 @@ static void on_pdu(x1367_ctx *ctx, struct s7_state *st, const struct x1367_packe
 		api->event(ctx, EV_S7PLUS);
 		return;
 	}
-	if (pdu[0] != S7_ID) {
+	/* Another user of COTP (MMS), unless this connection spoke S7:
+	 * then it is a broken S7 PDU (snap7's server answers Get block info
+	 * of a missing block with one). */
+	if (pdu[0] != S7_ID && !st->s7_seen) {
 		api->event(ctx, EV_OTHER_COTP);
 		return;
 	}
-	if (!s7_hdr_read(pdu, pdu_len, cut, &h)) {
+	if (pdu[0] != S7_ID || !s7_hdr_read(pdu, pdu_len, cut, &h)) {
 		malformed(ctx);
 		return;
 	}
+	st->s7_seen = 1;
 	switch (h.rosctr) {
 	case R_JOB:
 		open_request(ctx, st, pkt, raw, raw_len, pdu, pdu_len, cut, R_JOB, h.pduref);

@@ -132,6 +132,11 @@ S7_CAPTURES = {"snap7_s300_everything.pcapng": (6, 3, 1, 3),
                "s7comm_program_blocklist_onlineview.pcap": (12, 10, 0, 2),
                "step7_s300_AuthPassword.pcapng": (1, 0, 1, 0),
                "s7comm_reading_plc_status.pcap": (4, 3, 0, 1)}
+# The same for the capture of real third-party peers made here
+# (tests/gen/real/s7-snap7.sh: snap7's server, snap7's and nodes7's
+# clients); its 10 No Response for the stopped server is pinned by its
+# expected records.
+S7_REAL_CAPTURES = {"s7-snap7.pcap": (10, 2, 2, 10)}
 # Public captures of other protocols on which the plugin must stay silent.
 S7_SILENT = ["modbus_test_data_part1.pcap", "modbus_test_data_part2.pcap", "modbusSmall.pcap",
              "fuzz-72.pcap", "fuzz-1011.pcap", "dnp3_test_data_part1.pcap",
@@ -205,7 +210,8 @@ def s7_reported(sensor, rules, plugins, path):
     got = []
     for line in out.splitlines():
         r = json.loads(line)
-        if r["Protocol"] == "S7comm":
+        # Answers only: a "10 No Response" has no response bytes to compare.
+        if r["Protocol"] == "S7comm" and r["Responder"]["Transmitted Code"]:
             got.append((r["Timestamp"], r["Requester"].get("Transmitted Code", ""),
                         r["Responder"]["Transmitted Code"]))
     return sorted(got)
@@ -215,8 +221,10 @@ def s7comm_check(top, build, public):
     sensor = os.path.join(build, "x1367ids")
     rules, plugins = os.path.join(top, "rules"), os.path.join(build, "dissectors", ".libs")
     passed = failed = 0
-    for name, (n_filter, n_requests, n_no_data, n_errors) in S7_CAPTURES.items():
-        path = os.path.join(public, name)
+    paths = [(os.path.join(public, n), pin) for n, pin in S7_CAPTURES.items()]
+    paths += [(os.path.join(top, "pcaps", "real", n), pin) for n, pin in S7_REAL_CAPTURES.items()]
+    for path, (n_filter, n_requests, n_no_data, n_errors) in paths:
+        name = os.path.basename(path)
         kinds = [s7_kind(r) for r in s7_rows(path, S7_FILTER)]
         split = (len(kinds), kinds.count("request"), kinds.count("no_data"))
         want = s7_expected(path)

@@ -580,3 +580,21 @@ Test(s7comm, userdata_error_without_request)
 	cr_assert_eq(run_stat(&r, "responses_without_request"), 2);
 	run_free(&r);
 }
+
+/* On a connection that spoke S7, a DT whose data is not S7 is a broken
+ * PDU, not another protocol. */
+Test(s7comm, non_s7_data_on_an_s7_connection_is_malformed)
+{
+	struct run r;
+	struct conn c;
+	start(&r);
+	connect_plc(&c, &r);
+	cs7(&c, SZL_REQ);
+	ss7(&c, SZL_D402);
+	ss7(&c, "00 04 01 E0 00 00 00 00 00 00 04 00 00 00 00 00 00 00 00 00 00 D2 09 0A 00 00 00");
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	cr_assert_eq(ev(&r, "malformed_s7"), 1);
+	cr_assert_eq(ev(&r, "cotp_not_s7"), 0);
+	run_free(&r);
+}
