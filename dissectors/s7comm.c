@@ -209,9 +209,13 @@ static enum frame_verdict tpdu_read(const uint8_t *data, size_t len, struct tpdu
 {
 	struct x1367_reader rd;
 	x1367_rd_init(&rd, data, len);
-	uint8_t version = x1367_rd_u8(&rd), reserved = x1367_rd_u8(&rd);
-	if (x1367_rd_ok(&rd) && (version != 3 || reserved != 0))
+	/* Each byte is judged as soon as it is there: garbage is told from a
+	 * short read without waiting for more. */
+	if (len >= 1 && data[0] != 3)
 		return FR_BAD;
+	if (len >= 2 && data[1] != 0)
+		return FR_BAD;
+	x1367_rd_skip(&rd, 2);               /* version 3, reserved 0 */
 	t->len = x1367_rd_be16(&rd);
 	uint8_t li = x1367_rd_u8(&rd), type = x1367_rd_u8(&rd);
 	if (!x1367_rd_ok(&rd))

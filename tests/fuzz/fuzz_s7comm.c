@@ -16,8 +16,8 @@
  *        bit 5   skip 3 sequence numbers first (a hole: a gap later)
  *        bit 6   FIN with the data
  *
- * Seeds (tests/fuzz/seeds/s7comm/) are the public S7 captures of
- * pcaps/public cut into this format, each TCP payload one packet
+ * Seeds (tests/fuzz/seeds/s7comm/) are the S7 captures of pcaps/public and
+ * pcaps/real cut into this format, each TCP payload one packet
  * (tests/fuzz/make-s7comm-seeds.py).
  *
  * Build: tests/fuzz/run.sh.
