@@ -217,10 +217,47 @@ def s7_reported(sensor, rules, plugins, path):
     return sorted(got)
 
 
+def s7_map_rows(top):
+    rows = {}
+    with open(os.path.join(top, "rules", "s7comm.map"), encoding="utf-8") as f:
+        for line in f:
+            p = line.split("#", 1)[0].split() if not line.startswith("#") else []
+            if len(p) >= 3 and p[0] == "s7comm":
+                rows[p[1]] = " ".join(p[3:])
+    return rows
+
+
+def s7_codes_check(top):
+    """rules/s7comm.map holds every code tshark's S7comm dissector names
+    (its value strings, tshark -G values), with the same meaning: the
+    header / parameter error codes as four digits, the item return codes
+    (but FF, success) as two, each under "Item: "."""
+    out = subprocess.run(["tshark", "-G", "values"], check=True, capture_output=True,
+                         text=True).stdout
+    want = {}
+    for line in out.splitlines():
+        f = line.split("\t")
+        if len(f) == 4 and f[0] == "V" and f[1] == "s7comm.param.errcod" and int(f[2], 0):
+            want["%04X" % int(f[2], 0)] = " ".join(f[3].split())
+        elif len(f) == 4 and f[0] == "V" and f[1] == "s7comm.data.returncode" and int(f[2], 0) != 0xFF:
+            want["%02X" % int(f[2], 0)] = "Item: " + f[3]
+    rows = s7_map_rows(top)
+    bad = [(c, n, rows.get(c)) for c, n in sorted(want.items()) if rows.get(c) != n]
+    if want and not bad:
+        print(f"PASS rules/s7comm.map: all {len(want)} codes tshark's S7comm dissector names, "
+              f"with its meanings")
+        return 1, 0
+    print(f"FAIL rules/s7comm.map: {len(bad)} of tshark's {len(want)} S7comm codes missing or named "
+          f"otherwise")
+    for b in bad[:10]:
+        print("  ", b)
+    return 0, 1
+
+
 def s7comm_check(top, build, public):
     sensor = os.path.join(build, "x1367ids")
     rules, plugins = os.path.join(top, "rules"), os.path.join(build, "dissectors", ".libs")
-    passed = failed = 0
+    passed, failed = s7_codes_check(top)
     paths = [(os.path.join(public, n), pin) for n, pin in S7_CAPTURES.items()]
     paths += [(os.path.join(top, "pcaps", "real", n), pin) for n, pin in S7_REAL_CAPTURES.items()]
     for path, (n_filter, n_requests, n_no_data, n_errors) in paths:
