@@ -12,11 +12,14 @@
  * whose EOT bit is set (STEP 7 sends an empty DT without EOT before some
  * requests).  The run is kept in the engine's buffer until its EOT
  * arrives, so the PDU "as on the wire" (the Transmitted Code) is the
- * bytes of those TPKTs, headers included.  Runs or packets larger than
- * S7_HOLD are dissected from their head, the rest skipped unbuffered.
+ * bytes of those TPKTs, headers included.  A TPKT larger than S7_HOLD is
+ * dissected from its head, the rest skipped unbuffered; a run of DTs that
+ * grows past S7_HOLD is dropped up to its EOT (both counted as
+ * large_pdu_truncated; S7 PDUs are at most 960 bytes in practice).
  *
  * TCP 102 also carries other protocols over COTP (IEC 61850 MMS): a DT
- * whose user data does not start with 0x32 is counted, never parsed.
+ * whose user data does not start with 0x32 is counted, never parsed (on a
+ * connection that already spoke S7 it is a malformed S7 PDU).
  * S7comm-plus (0x72, S7-1200/1500) is recognised and counted only.
  *
  * Requests and their answers (scope: the connection; the key is the
@@ -36,8 +39,9 @@
  *   Read Var / Write Var item return codes other than FF,
  *   Userdata data return code other than FF               "rr"   (2 digits)
  * With several failed items, the first failing code is the vendor code
- * and Description lists every failed item with the address the request
- * named.  A Userdata response with error code 0 whose data unit is
+ * and Description lists every failed item: the first ITEMS_LISTED with
+ * the address the request named and the code's name, the rest by number
+ * and code.  A Userdata response with error code 0 whose data unit is
  * "0A, NULL, length 0" is no error: it is how a PLC answers a function
  * that returns no data (Set clock, PLC password accepted), the same form
  * requests use for "no data"; counted as userdata_no_data.
@@ -60,7 +64,7 @@
 #define S7_ID 0x32
 #define S7PLUS_ID 0x72
 #define UID_MAX 64
-#define ITEMS_LISTED 8               /* failed items named one by one */
+#define ITEMS_LISTED 8               /* failed items named with their address */
 
 enum rosctr { R_JOB = 1, R_ACK = 2, R_ACK_DATA = 3, R_USERDATA = 7 };
 enum ud_type { UD_PUSH = 0x0, UD_REQ = 0x4, UD_RES = 0x8 };
@@ -735,8 +739,9 @@ static void desc_unpaired(struct x1367_desc *d, const struct s7_hdr *h, const st
 static void collect_items(const struct s7_hdr *h, const struct s7_hdr *job, struct failure *f)
 {
 	struct x1367_reader rd;
-	char list[X1367_DESC_BUF / 2], addr[96];
+	char list[X1367_DESC_BUF * 3 / 4], addr[96];
 	size_t o = 0;
+	int full = 0;
 	unsigned failed = 0, count = h->param_have >= 2 ? h->param[1] : 0;
 	uint8_t fn = h->param[0];
 	list[0] = '\0';
@@ -755,21 +760,28 @@ static void collect_items(const struct s7_hdr *h, const struct s7_hdr *job, stru
 			continue;
 		if (!failed++)
 			snprintf(f->vendor, sizeof(f->vendor), "%02X", rc);
-		if (failed > ITEMS_LISTED)
+		if (full)
 			continue;
+		/* Named with its address while few, by number and code after. */
 		const char *name = NAME(item_rc_names, rc);
-		int have = job && job_item_address(job, i, addr, sizeof(addr));
-		int w = snprintf(list + o, sizeof(list) - o, "%sitem %u%s%s%s: %s (0x%02X)", o ? "; " : "",
-				 i + 1, have ? " (" : "", have ? addr : "", have ? ")" : "",
-				 name ? name : "Unknown", rc);
-		if (w > 0 && (size_t)w < sizeof(list) - o)
+		int have = failed <= ITEMS_LISTED && job && job_item_address(job, i, addr, sizeof(addr));
+		int w = failed <= ITEMS_LISTED
+			? snprintf(list + o, sizeof(list) - o, "%sitem %u%s%s%s: %s (0x%02X)", o ? "; " : "",
+				   i + 1, have ? " (" : "", have ? addr : "", have ? ")" : "",
+				   name ? name : "Unknown", rc)
+			: snprintf(list + o, sizeof(list) - o, "; item %u: 0x%02X", i + 1, rc);
+		if (w > 0 && (size_t)w < sizeof(list) - o - 5) {
 			o += (size_t)w;
+		} else {
+			snprintf(list + o, sizeof(list) - o, "; ...");
+			full = 1;
+		}
 	}
 	if (!failed)
 		return;
 	x1367_desc_add(&f->d, "Item Count", "%u", count);
 	x1367_desc_add(&f->d, "Failed Items", "%u", failed);
-	x1367_desc_add(&f->d, "Item Return Codes", "%s%s", list, failed > ITEMS_LISTED ? "; ..." : "");
+	x1367_desc_add(&f->d, "Item Return Codes", "%s", list);
 }
 
 /* The Job a stored request holds, for the item addresses it named. */

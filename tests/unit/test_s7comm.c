@@ -598,3 +598,34 @@ Test(s7comm, non_s7_data_on_an_s7_connection_is_malformed)
 	cr_assert_eq(ev(&r, "cotp_not_s7"), 0);
 	run_free(&r);
 }
+
+/* Every failed item is in Description: the first eight with their
+ * address, the others by number and code. */
+Test(s7comm, many_failed_items_are_all_listed)
+{
+	char req[2048], ans[1024];
+	int o = snprintf(req, sizeof(req), "32 01 0000 0900 %04X 0000 04 14", 2 + 20 * 12);
+	for (int i = 0; i < 20; i++)
+		o += snprintf(req + o, sizeof(req) - (size_t)o, " 12 0A 10 02 0001 %04X 84 000000", i + 10);
+	/* item 1 read (one byte, padded), items 2-20 do not exist */
+	o = snprintf(ans, sizeof(ans), "32 03 0000 0900 0002 %04X 0000 04 14 FF 04 0008 55 00", 6 + 19 * 4);
+	for (int i = 1; i < 20; i++)
+		o += snprintf(ans + o, sizeof(ans) - (size_t)o, " 0A 00 0000");
+	struct run r;
+	struct conn c;
+	start(&r);
+	connect_plc(&c, &r);
+	cs7(&c, req);
+	ss7(&c, ans);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Description.Failed Items", "19");
+	const char *list = record_get(r.records[0], "Description.Item Return Codes");
+	cr_assert_not_null(list);
+	cr_assert(strstr(list, "item 2 (DB11.DBX 0.0 BYTE 1): Object does not exist (0x0A)"), "%s", list);
+	cr_assert(strstr(list, "item 9 (DB18.DBX 0.0 BYTE 1)"), "%s", list);
+	cr_assert(strstr(list, "; item 10: 0x0A"), "%s", list);
+	cr_assert(strstr(list, "; item 20: 0x0A"), "%s", list);
+	cr_assert_null(strstr(list, "..."), "%s", list);
+	run_free(&r);
+}
