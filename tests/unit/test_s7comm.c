@@ -205,7 +205,8 @@ Test(s7comm, header_error_classes_map_by_the_rules)
 	} cases[] = {
 		{"81 04", "30"}, {"83 04", "42"}, {"87 03", "23"}, {"85 00", "31"},
 		{"D0 AA", "10"}, {"D2 41", "23"}, {"D4 09", "11"}, {"01 19", "20"},
-		{"87 04", "41"}, {"81 99", "FF"},
+		/* codes Siemens does not define: their class's row, else "*" */
+		{"87 04", "41"}, {"81 99", "3F"}, {"83 77", "42"}, {"86 01", "FF"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct run r;
