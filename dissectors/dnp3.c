@@ -927,6 +927,10 @@ static void report(x1367_ctx *ctx, const struct x1367_packet *pkt, const struct 
 		.responder_uid = uid,
 		.desc = d.kv,
 		.n_desc = d.n,
+		/* A state the device reported on its own expected no request
+		 * (an older engine ignores the flag: a response without
+		 * request then). */
+		.flags = fr->app[1] == FC_UNSOLICITED ? X1367_REPORT_UNSOLICITED : 0,
 	};
 	api->report(ctx, &rep);
 }

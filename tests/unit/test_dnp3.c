@@ -390,9 +390,12 @@ Test(dnp3, device_trouble_once_per_episode)
 	expect_str(r.records[0], "Description.Vendor Code", "4000");
 	expect_str(r.records[1], "Error Code", "41");
 	expect_has(r.records[1], "Description.Errors", "EVENT_BUFFER_OVERFLOW");
-	/* Both came in unsolicited responses: the ABI cannot mark them, the
-	 * engine counts them as answering no request (and nothing else). */
-	cr_assert_eq(run_stat(&r, "responses_without_request"), 2);
+	/* Both came in unsolicited responses: marked so (ABI 1.4), they
+	 * expected no request and are no responses without one. */
+	expect_str(r.records[0], "Description.Request", "none: sent by the device on its own");
+	expect_str(r.records[1], "Description.Request", "none: sent by the device on its own");
+	cr_assert_eq(run_stat(&r, "responses_without_request"), 0);
+	cr_assert_eq(run_stat(&r, "protocols.dnp3.unsolicited_reports"), 2);
 	run_free(&r);
 }
 
@@ -512,6 +515,7 @@ Test(dnp3, response_to_no_request_is_counted)
 	expect_str(r.records[0], "Description.Request", "not seen in the capture");
 	expect_str(r.records[0], "Description.Outstation Address", "4");
 	cr_assert_eq(run_stat(&r, "responses_without_request"), 2);
+	cr_assert_eq(run_stat(&r, "protocols.dnp3.unsolicited_reports"), 0, "a Response (0x81) is solicited");
 	run_free(&r);
 }
 
