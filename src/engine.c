@@ -880,7 +880,7 @@ static json_object *decode_json(const struct engine *e)
 }
 
 static json_object *protocols_json(const struct engine *e, uint64_t *parse_errors, uint64_t *unsolicited,
-				   uint64_t *rejected)
+				   uint64_t *on_their_own, uint64_t *rejected)
 {
 	json_object *o = json_object_new_object();
 	for (size_t i = 0; i < e->reg->n; i++) {
@@ -899,6 +899,7 @@ static json_object *protocols_json(const struct engine *e, uint64_t *parse_error
 		json_object_object_add(o, e->reg->e[i].d->name, p);
 		*parse_errors += ps->parse_errors;
 		*unsolicited += ps->responses_without_request;
+		*on_their_own += ps->unsolicited_reports;
 		*rejected += ps->reports_rejected;
 	}
 	return o;
@@ -978,7 +979,7 @@ void engine_write_stats(const struct engine *e, FILE *fp)
 struct json_object *engine_stats_json(const struct engine *e)
 {
 	json_object *o = json_object_new_object();
-	uint64_t parse_errors = 0, unsolicited = 0, rejected = 0;
+	uint64_t parse_errors = 0, unsolicited = 0, on_their_own = 0, rejected = 0;
 	uint64_t not_decoded = 0;
 
 	for (int r = DECODE_FRAGMENT_HELD + 1; r < DECODE_REASON_COUNT; r++)
@@ -991,9 +992,10 @@ struct json_object *engine_stats_json(const struct engine *e)
 	add_u64(o, "records", e->records);
 	add_u64(o, "record_errors", e->record_errors);
 	json_object_object_add(o, "records_by_code", names_json(e->by_code.e, e->by_code.n, e->by_code.other));
-	json_object *protos = protocols_json(e, &parse_errors, &unsolicited, &rejected);
+	json_object *protos = protocols_json(e, &parse_errors, &unsolicited, &on_their_own, &rejected);
 	add_u64(o, "parse_errors", parse_errors);
 	add_u64(o, "responses_without_request", unsolicited);
+	add_u64(o, "unsolicited_reports", on_their_own);
 	add_u64(o, "reports_rejected", rejected);
 	add_u64(o, "requests_pending", txn_table_stats(e->txns)->pending);
 	json_object_object_add(o, "transactions", txn_json(e));
