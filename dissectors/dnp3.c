@@ -11,8 +11,8 @@
  *   transport  one byte per link frame (FIN 0x80, FIR 0x40, SEQ 6 bits):
  *              segments of one source -> destination are joined into one
  *              application fragment, bounded (FRAG_MAX bytes, SLOTS_DIR
- *              fragments in progress per direction and flow, SLOTS_ALL in
- *              all); anything past a bound is dropped and counted.
+ *              fragments in progress per direction and flow); anything
+ *              past a bound is dropped and counted.
  *   application  AC (FIR FIN CON UNS SEQ) · FC · [IIN (2) in responses] ·
  *              object headers and objects.
  *
@@ -29,7 +29,8 @@
  *   IIN2 bits in a Response      "00xx": 0001 function code not supported,
  *                                0002 object unknown, 0004 parameter error,
  *                                0010 already executing, 0020 config corrupt
- *   states, once per device and episode (any response, solicited or not):
+ *   states, once per device, episode and connection (any response,
+ *   solicited or not):
  *                                4000 IIN1.6 device trouble,
  *                                0008 IIN2.3 event buffer overflow
  *   control status != 0 in the echo of a CROB / pattern control block
@@ -45,9 +46,29 @@
  * for the silence detector (a device that reports by exception on a
  * period).  IIN2 bits in them are not errors of any request.  A state
  * (device trouble, event overflow) first seen in an unsolicited response
- * is still reported, with no request: ABI 1.2 has no way to say "no
- * request by design", so the engine counts that one record in
- * responses_without_request and writes "Request: not seen in the capture".
+ * is still reported, marked X1367_REPORT_UNSOLICITED (ABI 1.4): the
+ * engine counts it in unsolicited_reports, not in
+ * responses_without_request, and the record says no request was expected.
+ *
+ * State, all of it per flow (no mutable global: flows are interleaved in
+ * any order, and may be dissected by several threads):
+ *   - transport fragments in progress: at most SLOTS_DIR per direction,
+ *     each a malloc'd struct tp_slot (5,144 bytes on LP64: FRAG_WIRE_MAX bytes
+ *     of link frames; the application bytes are rebuilt from them on the
+ *     last segment), freed on the last segment, a gap or flow_end;
+ *   - device states: DEV_FLOW outstations of the connection in an episode
+ *     (device trouble or event overflow on); an outstation with no state
+ *     on needs no entry, so the table fills only with DEV_FLOW devices in
+ *     trouble at once on one connection (a gateway): the next one's state
+ *     is counted (device_table_full) and not reported.
+ * Worst case per flow: sizeof(struct dnp3_state) (120 bytes on LP64, in
+ * the engine's allocation) + 2 * SLOTS_DIR * sizeof(struct tp_slot)
+ * = 8 * 5,144 bytes ~ 40 KiB; times the engine's flow bound (--max-flows,
+ * 262,144 by default) that is ~10 GiB if every flow held 8 fragments
+ * in progress at once: a flow bound sized for DNP3 networks (a few
+ * hundred outstations) keeps it to megabytes.  A device state lives as
+ * long as its connection: one still on when a new connection starts is
+ * reported again, once, on the new one.
  *
  * Unique IDs: the outstation is "IP#link-address" ("10.0.0.3#4"); the
  * master is its IP address (the engine's default).
@@ -65,9 +86,7 @@
 #define FRAG_MAX 4096                /* application bytes of one fragment */
 #define FRAG_WIRE_MAX 5120           /* its link frames: 17 full frames */
 #define SLOTS_DIR 4                  /* fragments in progress, per direction */
-#define SLOTS_ALL 256                /* ... in the whole sensor */
-#define DEV_MAX 1024                 /* devices whose states are followed */
-#define DEV_PROBE 16
+#define DEV_FLOW 8                   /* outstations in an episode, per flow */
 #define LIST_MAX 8                   /* items named in one Description field */
 #define UID_MAX 64
 #define ADDR_BROADCAST_MIN 0xFFFD
@@ -106,6 +125,7 @@
 #define IIN2_ERRORS 0x37
 
 static const struct x1367_engine_api *api;
+/* Written once by init, before any flow; read-only after. */
 static uint16_t crc_table[256];
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -384,7 +404,7 @@ static int link_has_user_data(const struct link_frame *f)
 static size_t wire_fragment(const uint8_t *wire, size_t wlen, uint8_t *app, size_t cap,
 			    uint16_t *src, uint16_t *dst)
 {
-	static struct link_frame f;
+	struct link_frame f;
 	size_t off = 0, n = 0;
 	while (off < wlen && link_read(wire + off, wlen - off, &f) == LINK_OK) {
 		if (link_has_user_data(&f)) {
@@ -599,7 +619,7 @@ static void outstation_uid(const struct x1367_addr *a, uint16_t link, char *buf,
 static size_t dnp3_describe(const struct x1367_request_view *req, char *uid, size_t uid_len,
 			    struct x1367_kv *kv, size_t max_kv, char *buf, size_t buf_len)
 {
-	static uint8_t app[FRAG_MAX];
+	uint8_t app[FRAG_MAX];
 	struct x1367_desc d = {.n = 0};
 	struct text objs = {.used = 0};
 	uint16_t src = 0, dst = 0;
@@ -627,48 +647,49 @@ static size_t dnp3_describe(const struct x1367_request_view *req, char *uid, siz
 	return x1367_desc_export(&d, kv, max_kv, buf, buf_len);
 }
 
-/* ---- Per-device states (device trouble, event buffer overflow) ---------- */
+/* ---- Per-flow state ------------------------------------------------------ */
 
-struct device {
-	struct x1367_addr ip;
+struct tp_slot;
+
+/* An outstation of this connection in an episode: device trouble or event
+ * overflow is on and was reported.  An entry with both off is free: a
+ * device with no state on looks exactly like one never seen. */
+struct dev_state {
 	uint16_t link;
-	uint8_t used;
-	uint8_t trouble, overflow;      /* an episode is on: already reported */
+	uint8_t dir;                    /* the direction its responses travel */
+	uint8_t trouble, overflow;
 };
 
-static struct device devices[DEV_MAX];
+struct dnp3_state {
+	struct tp_slot *slot[2][SLOTS_DIR];
+	uint8_t resyncing[2];
+	struct dev_state dev[DEV_FLOW];
+};
 
-static size_t dev_hash(const struct x1367_addr *a, uint16_t link)
+static int dev_free(const struct dev_state *d)
 {
-	uint32_t h = 2166136261u ^ link;
-	for (size_t i = 0; i < (a->family == X1367_IPV4 ? 4u : 16u); i++)
-		h = (h ^ a->bytes[i]) * 16777619u;
-	return h % DEV_MAX;
+	return !d->trouble && !d->overflow;
 }
 
-static int addr_same(const struct x1367_addr *a, const struct x1367_addr *b)
+/* The outstation's entry; if it has none, a free one (NULL when none is
+ * free: that many devices of the connection in an episode at once). */
+static struct dev_state *dev_get(struct dnp3_state *st, unsigned dir, uint16_t link)
 {
-	return a->family == b->family &&
-	       !memcmp(a->bytes, b->bytes, a->family == X1367_IPV4 ? 4u : 16u);
-}
-
-/* The device's entry, added if new; NULL when its probe run is full. */
-static struct device *device_get(const struct x1367_addr *a, uint16_t link)
-{
-	size_t h = dev_hash(a, link);
-	for (size_t i = 0; i < DEV_PROBE; i++) {
-		struct device *d = &devices[(h + i) % DEV_MAX];
-		if (!d->used) {
-			memset(d, 0, sizeof(*d));
-			d->ip = *a;
-			d->link = link;
-			d->used = 1;
+	struct dev_state *spare = NULL;
+	for (unsigned i = 0; i < DEV_FLOW; i++) {
+		struct dev_state *d = &st->dev[i];
+		if (dev_free(d)) {
+			if (!spare)
+				spare = d;
+		} else if (d->link == link && d->dir == dir) {
 			return d;
 		}
-		if (d->link == link && addr_same(&d->ip, a))
-			return d;
 	}
-	return NULL;
+	if (spare) {
+		spare->link = link;
+		spare->dir = (uint8_t)dir;
+	}
+	return spare;
 }
 
 /* ---- Errors of one response ---------------------------------------------- */
@@ -761,11 +782,11 @@ static int obj_errors(const struct obj_hdr *h, uint32_t index, const uint8_t *ob
 
 /* Device trouble and event buffer overflow: listed when an episode starts,
  * ended by a response without the bit. */
-static void states(x1367_ctx *ctx, struct err_list *e, const struct x1367_addr *ip, uint16_t link,
-		   uint8_t iin1, uint8_t iin2)
+static void states(x1367_ctx *ctx, struct err_list *e, struct dnp3_state *st, unsigned dir,
+		   uint16_t link, uint8_t iin1, uint8_t iin2)
 {
 	int dt = (iin1 & IIN1_DEVICE_TROUBLE) != 0, ebo = (iin2 & IIN2_EVENT_OVERFLOW) != 0;
-	struct device *d = device_get(ip, link);
+	struct dev_state *d = dev_get(st, dir, link);
 	if (!d) {
 		if (dt || ebo)
 			api->event(ctx, EV_DEV_TABLE_FULL);
@@ -820,7 +841,7 @@ static void on_request(x1367_ctx *ctx, const struct fragment *fr)
 
 static uint8_t txn_fc(const x1367_txn *txn)
 {
-	static uint8_t app[8];
+	uint8_t app[8];
 	size_t got = 0, wire = 0;
 	uint16_t s, d;
 	const uint8_t *b = api->txn_request(txn, &got, &wire);
@@ -906,11 +927,16 @@ static void report(x1367_ctx *ctx, const struct x1367_packet *pkt, const struct 
 		.responder_uid = uid,
 		.desc = d.kv,
 		.n_desc = d.n,
+		/* A state the device reported on its own expected no request
+		 * (an older engine ignores the flag: a response without
+		 * request then). */
+		.flags = fr->app[1] == FC_UNSOLICITED ? X1367_REPORT_UNSOLICITED : 0,
 	};
 	api->report(ctx, &rep);
 }
 
-static void on_response(x1367_ctx *ctx, const struct x1367_packet *pkt, const struct fragment *fr)
+static void on_response(x1367_ctx *ctx, struct dnp3_state *st, unsigned dir,
+			const struct x1367_packet *pkt, const struct fragment *fr)
 {
 	uint8_t fc = fr->app[1], ac = fr->app[0];
 	struct err_list e;
@@ -928,7 +954,7 @@ static void on_response(x1367_ctx *ctx, const struct x1367_packet *pkt, const st
 		txn = find_request(ctx, fr, &mismatch, &req_seq);
 		iin2_errors(&e, fr->app[3]);
 	}
-	states(ctx, &e, pkt->src, fr->src, fr->app[2], fr->app[3]);
+	states(ctx, &e, st, dir, fr->src, fr->app[2], fr->app[3]);
 	if (fc != FC_UNSOLICITED)
 		objects_walk(fr->app + 4, fr->len - 4, 1, NULL, obj_errors, &e);
 	int challenge = fc == FC_AUTH_RESP && !e.n && txn && txn_fc(txn) != FC_AUTH_REQ;
@@ -942,7 +968,8 @@ static void on_response(x1367_ctx *ctx, const struct x1367_packet *pkt, const st
 		api->txn_answered(ctx, txn);
 }
 
-static void on_fragment(x1367_ctx *ctx, const struct x1367_packet *pkt, const struct fragment *fr)
+static void on_fragment(x1367_ctx *ctx, struct dnp3_state *st, unsigned dir,
+			const struct x1367_packet *pkt, const struct fragment *fr)
 {
 	if (fr->len < 2 || (fr->app[1] >= 0x81 && fr->app[1] <= 0x83 && fr->len < 4)) {
 		api->event(ctx, EV_APP_SHORT);
@@ -951,7 +978,7 @@ static void on_fragment(x1367_ctx *ctx, const struct x1367_packet *pkt, const st
 	}
 	uint8_t fc = fr->app[1];
 	if (fc >= 0x81 && fc <= 0x83) {
-		on_response(ctx, pkt, fr);
+		on_response(ctx, st, dir, pkt, fr);
 	} else if (fc < 0x80) {
 		/* A master's error message (SA): not a device's refusal. */
 		if (fc == FC_AUTH_REQ_NR || fc == FC_AUTH_REQ) {
@@ -967,27 +994,22 @@ static void on_fragment(x1367_ctx *ctx, const struct x1367_packet *pkt, const st
 
 /* ---- Transport layer --------------------------------------------------- */
 
+/* One fragment in progress: its link frames as on the wire.  The
+ * application bytes are only counted here (the FRAG_MAX bound) and rebuilt
+ * from the frames on the last segment: keeping both would double the
+ * memory a flow can hold. */
 struct tp_slot {
 	uint16_t src, dst;
 	uint8_t next_seq;
 	size_t app_len, wire_len;
-	uint8_t app[FRAG_MAX];
 	uint8_t wire[FRAG_WIRE_MAX];
 };
-
-struct dnp3_state {
-	struct tp_slot *slot[2][SLOTS_DIR];
-	uint8_t resyncing[2];
-};
-
-static unsigned slots_in_use;
 
 static void slot_free(struct dnp3_state *st, unsigned dir, unsigned i)
 {
 	if (st->slot[dir][i]) {
 		free(st->slot[dir][i]);
 		st->slot[dir][i] = NULL;
-		slots_in_use--;
 	}
 }
 
@@ -1007,16 +1029,13 @@ static struct tp_slot *slot_new(x1367_ctx *ctx, struct dnp3_state *st, unsigned 
 		for (unsigned k = 0; k < SLOTS_DIR && i < 0; k++)
 			if (!st->slot[dir][k])
 				i = (int)k;
-	if (i < 0 || (!st->slot[dir][i] && slots_in_use >= SLOTS_ALL)) {
+	if (i < 0) {
 		api->event(ctx, EV_TP_SLOTS_FULL);
 		return NULL;
 	}
-	if (!st->slot[dir][i]) {
-		if (!(st->slot[dir][i] = malloc(sizeof(struct tp_slot)))) {
-			api->event(ctx, EV_TP_SLOTS_FULL);
-			return NULL;
-		}
-		slots_in_use++;
+	if (!st->slot[dir][i] && !(st->slot[dir][i] = malloc(sizeof(struct tp_slot)))) {
+		api->event(ctx, EV_TP_SLOTS_FULL);
+		return NULL;
 	}
 	struct tp_slot *s = st->slot[dir][i];
 	s->src = f->src;
@@ -1029,7 +1048,6 @@ static int slot_append(struct tp_slot *s, const struct link_frame *f, const uint
 {
 	if (s->app_len + f->ulen - 1 > FRAG_MAX || s->wire_len + f->wire_len > FRAG_WIRE_MAX)
 		return 0;
-	memcpy(s->app + s->app_len, f->user + 1, f->ulen - 1);
 	s->app_len += f->ulen - 1;
 	memcpy(s->wire + s->wire_len, wire, f->wire_len);
 	s->wire_len += f->wire_len;
@@ -1054,7 +1072,7 @@ static void on_link_frame(x1367_ctx *ctx, struct dnp3_state *st, unsigned dir,
 		if (i >= 0)
 			slot_free(st, dir, (unsigned)i);
 		struct fragment fr = {f->user + 1, f->ulen - 1, wire, f->wire_len, f->src, f->dst};
-		on_fragment(ctx, pkt, &fr);
+		on_fragment(ctx, st, dir, pkt, &fr);
 		return;
 	}
 	struct tp_slot *s = NULL;
@@ -1082,8 +1100,11 @@ static void on_link_frame(x1367_ctx *ctx, struct dnp3_state *st, unsigned dir,
 		return;
 	}
 	if (th & TH_FIN) {
-		struct fragment fr = {s->app, s->app_len, s->wire, s->wire_len, s->src, s->dst};
-		on_fragment(ctx, pkt, &fr);
+		uint8_t app[FRAG_MAX];
+		uint16_t src, dst;
+		struct fragment fr = {app, wire_fragment(s->wire, s->wire_len, app, sizeof(app), &src, &dst),
+				      s->wire, s->wire_len, s->src, s->dst};
+		on_fragment(ctx, st, dir, pkt, &fr);
 		slot_free(st, dir, (unsigned)i);
 	}
 }
@@ -1094,7 +1115,7 @@ static void on_link_frame(x1367_ctx *ctx, struct dnp3_state *st, unsigned dir,
  * that checks, or a prefix of one at the end of the bytes). */
 static size_t resync_skip(const uint8_t *p, size_t n, size_t from)
 {
-	static struct link_frame f;
+	struct link_frame f;
 	for (size_t k = from; k < n; k++) {
 		if (p[k] != 0x05)
 			continue;
@@ -1116,7 +1137,7 @@ static void dnp3_gap_dir(struct dnp3_state *st, unsigned dir)
 static enum x1367_parse_result dnp3_parse(x1367_ctx *ctx, void *state, const struct x1367_packet *pkt,
 					  const uint8_t *data, size_t len, size_t *consumed)
 {
-	static struct link_frame f;
+	struct link_frame f;
 	struct dnp3_state none;
 	struct dnp3_state *st = state;
 	unsigned dir = pkt->dir == X1367_TO_CLIENT ? 1 : 0;
@@ -1196,8 +1217,6 @@ static int dnp3_init(const struct x1367_engine_api *engine)
 {
 	api = engine;
 	crc_init();
-	memset(devices, 0, sizeof(devices));
-	slots_in_use = 0;
 	return 0;
 }
 

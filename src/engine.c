@@ -5,6 +5,7 @@
  * stage's logic lives in its own file.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,7 +317,8 @@ static void api_txn_answered(x1367_ctx *c, x1367_txn *x)
  * transaction, or both (the bundled dissectors raise the event and then
  * report the error of that same response).  Within one parse call, a
  * report finds the response already counted by an event not yet matched
- * by a report. */
+ * by a report.  A report flagged X1367_REPORT_UNSOLICITED expected no
+ * request: it counts in unsolicited_reports instead (api_report). */
 static void count_unsolicited(x1367_ctx *c, int from_report)
 {
 	if (from_report && c->unsolicited_pending) {
@@ -338,12 +340,15 @@ static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 	struct txn_where w;
 	char req_uid[ADDR_STR_MAX];
 
-	if (!rep || rep->struct_size < sizeof(*rep)) {
-		/* A dissector's bug, not the device's error: counted, never
-		 * guessed into a record. */
+	/* Smaller than ABI 1.0's struct (everything before flags): a
+	 * dissector's bug, not the device's error: counted, never guessed
+	 * into a record.  A 1.0 to 1.3 plugin's struct ends before flags. */
+	if (!rep || rep->struct_size < offsetof(struct x1367_report, flags)) {
 		pstats(e, c->re)->reports_rejected++;
 		return;
 	}
+	uint32_t flags = X1367_HAS_FIELD(rep, flags) ? rep->flags : 0;
+	int on_its_own = !rep->txn && (flags & X1367_REPORT_UNSOLICITED);
 	/* Which code, or none: rules.c decides; here it is counted and wired. */
 	rules_map(e->rules, c->re->d->name, rep->vendor_code, rep->txn != NULL, &v);
 	if (v.outcome == RULES_UNMAPPED)
@@ -356,7 +361,9 @@ static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 	/* An error answer is an answer: the device is not silent. */
 	if (rep->responder_uid)
 		silence_heard(e->silence, c->re, rep->responder_uid, &c->pkt->src, c->xp.ts_usec);
-	if (!rep->txn)
+	if (on_its_own)
+		pstats(e, c->re)->unsolicited_reports++;
+	else if (!rep->txn)
 		count_unsolicited(c, 1);
 	addr_format(&w.requester, req_uid, sizeof(req_uid));
 
@@ -376,7 +383,8 @@ static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 	desc_add(&b, "Vendor Code", rep->vendor_code);
 	desc_add(&b, "Vendor Meaning", v.meaning);
 	if (!rep->txn)
-		desc_add(&b, "Request", "not seen in the capture");
+		desc_add(&b, "Request", on_its_own ? "none: sent by the device on its own"
+						   : "not seen in the capture");
 	desc_add(&b, "Detail", v.detail);
 	emit(e, c->re, &in, &b);
 }
@@ -872,7 +880,7 @@ static json_object *decode_json(const struct engine *e)
 }
 
 static json_object *protocols_json(const struct engine *e, uint64_t *parse_errors, uint64_t *unsolicited,
-				   uint64_t *rejected)
+				   uint64_t *on_their_own, uint64_t *rejected)
 {
 	json_object *o = json_object_new_object();
 	for (size_t i = 0; i < e->reg->n; i++) {
@@ -882,6 +890,7 @@ static json_object *protocols_json(const struct engine *e, uint64_t *parse_error
 		add_u64(p, "records", ps->records);
 		add_u64(p, "parse_errors", ps->parse_errors);
 		add_u64(p, "responses_without_request", ps->responses_without_request);
+		add_u64(p, "unsolicited_reports", ps->unsolicited_reports);
 		add_u64(p, "not_errors", ps->not_errors);
 		add_u64(p, "unmapped_codes", ps->unmapped);
 		add_u64(p, "bytes_skipped", ps->bytes_skipped);
@@ -890,6 +899,7 @@ static json_object *protocols_json(const struct engine *e, uint64_t *parse_error
 		json_object_object_add(o, e->reg->e[i].d->name, p);
 		*parse_errors += ps->parse_errors;
 		*unsolicited += ps->responses_without_request;
+		*on_their_own += ps->unsolicited_reports;
 		*rejected += ps->reports_rejected;
 	}
 	return o;
@@ -969,7 +979,7 @@ void engine_write_stats(const struct engine *e, FILE *fp)
 struct json_object *engine_stats_json(const struct engine *e)
 {
 	json_object *o = json_object_new_object();
-	uint64_t parse_errors = 0, unsolicited = 0, rejected = 0;
+	uint64_t parse_errors = 0, unsolicited = 0, on_their_own = 0, rejected = 0;
 	uint64_t not_decoded = 0;
 
 	for (int r = DECODE_FRAGMENT_HELD + 1; r < DECODE_REASON_COUNT; r++)
@@ -982,9 +992,10 @@ struct json_object *engine_stats_json(const struct engine *e)
 	add_u64(o, "records", e->records);
 	add_u64(o, "record_errors", e->record_errors);
 	json_object_object_add(o, "records_by_code", names_json(e->by_code.e, e->by_code.n, e->by_code.other));
-	json_object *protos = protocols_json(e, &parse_errors, &unsolicited, &rejected);
+	json_object *protos = protocols_json(e, &parse_errors, &unsolicited, &on_their_own, &rejected);
 	add_u64(o, "parse_errors", parse_errors);
 	add_u64(o, "responses_without_request", unsolicited);
+	add_u64(o, "unsolicited_reports", on_their_own);
 	add_u64(o, "reports_rejected", rejected);
 	add_u64(o, "requests_pending", txn_table_stats(e->txns)->pending);
 	json_object_object_add(o, "transactions", txn_json(e));

@@ -285,6 +285,17 @@ struct x1367_txn_request {
 
 /* ---- Reports ----------------------------------------------------------- */
 
+enum x1367_report_flags {
+	/* ABI 1.4: the device sent this on its own; no request was expected
+	 * (a DNP3 unsolicited response carrying device trouble).  With txn
+	 * NULL, the engine does not count it in responses_without_request but
+	 * in unsolicited_reports, and the record says "Request": "none: sent
+	 * by the device on its own" instead of "not seen in the capture".
+	 * Ignored when txn is set.  An older engine ignores the flag: a
+	 * response without request, as before. */
+	X1367_REPORT_UNSOLICITED = 1u << 0,
+};
+
 struct x1367_report {
 	uint32_t struct_size;
 	const char *vendor_code;           /* hex, as in the rules table: "02" */
@@ -295,6 +306,8 @@ struct x1367_report {
 	const char *responder_uid;         /* see "Unique IDs" below */
 	const struct x1367_kv *desc;       /* extra Description fields */
 	size_t n_desc;
+	/* ---- ABI 1.4 (an older plugin's report ends above: reads as 0) ---- */
+	uint32_t flags;                    /* enum x1367_report_flags */
 };
 
 /* Unique IDs of responders: one convention, ADDRESS[:PORT][#ID].

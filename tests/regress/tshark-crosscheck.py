@@ -731,6 +731,62 @@ def s7comm_check(top, build, public):
     return passed, failed
 
 
+# ---- DNP3 device states (the episode rule, unsolicited reports) -------------
+# pcaps/synthetic/dnp3-unsolicited-states.pcap (tests/gen/make-dnp3-pcaps.py):
+# one link frame per segment.  From tshark's fields alone: an outstation's
+# device trouble (dnp3.al.iin.dt) or event overflow (dnp3.al.iin.ebo) is
+# reported when it comes on, per TCP stream and link address (once per
+# episode and connection); a Response's (0x81, FIR) IIN2 error bits each
+# time.  One record per response that has any, named by the first code
+# (IIN2 bits first, then 4000, then 0008), the frame as its bytes; a
+# record from an unsolicited response (0x82) says no request was expected.
+DNP3_STATES_CAPTURE = "dnp3-unsolicited-states.pcap"
+DNP3_IIN2 = [("dnp3.al.iin.fcni", "0001"), ("dnp3.al.iin.obju", "0002"), ("dnp3.al.iin.pioor", "0004"),
+             ("dnp3.al.iin.oae", "0010"), ("dnp3.al.iin.cc", "0020")]
+
+
+def dnp3_states_expected(path):
+    fields = ["frame.time_epoch", "tcp.stream", "dnp3.src", "dnp3.al.func", "dnp3.al.fir",
+              "dnp3.al.iin.dt", "dnp3.al.iin.ebo", "tcp.payload"] + [f for f, _ in DNP3_IIN2]
+    args = ["-Y", "dnp3.al.func >= 0x81 && dnp3.al.func <= 0x83", "-T", "fields"]
+    for f in fields:
+        args += ["-e", f]
+    on, want = {}, []
+    for row in tshark(path, *args):
+        epoch, stream, src, func, fir, dt, ebo, payload = row[:8]
+        func = int(func, 0)
+        codes = [c for (_, c), v in zip(DNP3_IIN2, row[8:]) if v in ("1", "True")] \
+            if func == 0x81 and fir in ("1", "True") else []
+        was = on.get((stream, src), (False, False))
+        now = (dt in ("1", "True"), ebo in ("1", "True"))
+        codes += ["4000"] if now[0] and not was[0] else []
+        codes += ["0008"] if now[1] and not was[1] else []
+        on[(stream, src)] = now
+        if codes:
+            want.append((iso(epoch), payload.replace(":", "").upper(), codes[0], func == 0x82))
+    return sorted(want)
+
+
+def dnp3_states_check(top, build, _public):
+    path = os.path.join(top, "pcaps", "synthetic", DNP3_STATES_CAPTURE)
+    want = dnp3_states_expected(path)
+    out = subprocess.run([os.path.join(build, "x1367ids"), "-r", path, "--rules", os.path.join(top, "rules"),
+                          "--reporter-ip", "192.0.2.254", "--no-stats"],
+                         check=True, capture_output=True, text=True).stdout
+    got = sorted((r["Timestamp"], r["Responder"]["Transmitted Code"], r["Description"]["Vendor Code"],
+                  r["Description"].get("Request") == "none: sent by the device on its own")
+                 for r in map(json.loads, out.splitlines()))
+    if want == got and len(want) == 4:
+        print(f"PASS {DNP3_STATES_CAPTURE}: {len(want)} records, states once per episode and connection")
+        return 1, 0
+    print(f"FAIL {DNP3_STATES_CAPTURE}: tshark says {len(want)} records, sensor {len(got)}")
+    for w in sorted(set(want) - set(got)):
+        print("  missing:", w)
+    for g in sorted(set(got) - set(want)):
+        print("  extra:  ", g)
+    return 0, 1
+
+
 def main():
     if not shutil.which("tshark"):
         print("SKIP: tshark not installed")
@@ -760,7 +816,7 @@ def main():
             for g in sorted(set(got) - set(want))[:10]:
                 print("  extra:  ", g)
     # One section per protocol plugin, each with its own captures and checks.
-    for section in (fins_crosscheck, enip_section, iec104_section, dnp3_check, s7comm_check):
+    for section in (fins_crosscheck, enip_section, iec104_section, dnp3_check, dnp3_states_check, s7comm_check):
         p, f = section(top, build, public)
         passed, failed = passed + p, failed + f
     print(f"{passed} passed, {failed} failed")

@@ -390,9 +390,92 @@ Test(dnp3, device_trouble_once_per_episode)
 	expect_str(r.records[0], "Description.Vendor Code", "4000");
 	expect_str(r.records[1], "Error Code", "41");
 	expect_has(r.records[1], "Description.Errors", "EVENT_BUFFER_OVERFLOW");
-	/* Both came in unsolicited responses: the ABI cannot mark them, the
-	 * engine counts them as answering no request (and nothing else). */
-	cr_assert_eq(run_stat(&r, "responses_without_request"), 2);
+	/* Both came in unsolicited responses: marked so (ABI 1.4), they
+	 * expected no request and are no responses without one. */
+	expect_str(r.records[0], "Description.Request", "none: sent by the device on its own");
+	expect_str(r.records[1], "Description.Request", "none: sent by the device on its own");
+	cr_assert_eq(run_stat(&r, "responses_without_request"), 0);
+	cr_assert_eq(run_stat(&r, "protocols.dnp3.unsolicited_reports"), 2);
+	run_free(&r);
+}
+
+/* One single-frame fragment from outstation `src` to the master. */
+static struct pk *from_outstation(uint16_t src, const char *app_hex)
+{
+	static struct pk out;
+	uint8_t user[250];
+	user[0] = 0xC0;                                 /* FIR FIN, seq 0 */
+	size_t n = hex_to_bytes(app_hex, user + 1, sizeof(user) - 1);
+	out.n = 0;
+	link_frame(&out, 0, MASTER, src, user, n + 1);
+	return &out;
+}
+
+/* The episode is the connection's: what one connection saw neither hides
+ * nor ends a state on another (a global table did both, and mixed flows
+ * that worker threads dissect at once). */
+Test(dnp3, device_states_are_kept_per_connection)
+{
+	struct run r;
+	struct conn a, b;
+	start(&r, &a);
+	conn_open_at(&b, &r, MASTER_IP, OUTST_IP, 50001, 20000, T0);
+	send(&a, 1, frag(0, "F1 82 40 00"));
+	send(&b, 1, frag(0, "F1 82 40 00"));     /* the same device, another connection */
+	send(&a, 1, frag(0, "F2 82 40 00"));
+	send(&b, 1, frag(0, "F2 82 00 00"));     /* ends b's episode, not a's */
+	send(&a, 1, frag(0, "F3 82 40 00"));     /* still a's first episode */
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 2, "%zu records", r.n_records);
+	expect_str(r.records[0], "Description.Vendor Code", "4000");
+	expect_str(r.records[1], "Description.Vendor Code", "4000");
+	run_free(&r);
+}
+
+/* DEV_FLOW (8) outstations of one connection in an episode at once: the
+ * ninth is counted, not reported; an entry is free again once its
+ * device's states are off. */
+Test(dnp3, device_table_of_a_connection_is_bounded)
+{
+	struct run r;
+	struct conn c;
+	start(&r, &c);
+	for (uint16_t i = 0; i < 9; i++)
+		send(&c, 1, from_outstation((uint16_t)(10 + i), "F1 82 40 00"));
+	send(&c, 1, from_outstation(10, "F2 82 00 00"));      /* 10's episode ends */
+	send(&c, 1, from_outstation(18, "F2 82 40 00"));      /* 18 now has room */
+	send(&c, 1, from_outstation(11, "F2 82 40 00"));      /* still 11's episode */
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 9, "%zu records", r.n_records);
+	cr_assert_eq(run_stat(&r, "protocols.dnp3.events.device_table_full"), 1);
+	expect_str(r.records[8], "Responder.Unique ID", OUTST_IP "#18");
+	run_free(&r);
+}
+
+/* SLOTS_DIR (4) fragments in progress per direction of a flow; another
+ * flow has its own. */
+Test(dnp3, transport_slots_are_bounded_per_flow)
+{
+	struct run r;
+	struct conn a, b;
+	uint8_t first[] = {0x40, 0xC1, 0x81, 0x00, 0x02}; /* FIR, no FIN */
+	uint8_t last[] = {0x81, 0x00};                     /* FIN, seq 1 */
+	struct pk p;
+	start(&r, &a);
+	conn_open_at(&b, &r, MASTER_IP, OUTST_IP, 50001, 20000, T0);
+	p.n = 0;
+	for (uint16_t i = 0; i < 5; i++)
+		link_frame(&p, 0, MASTER, (uint16_t)(10 + i), first, sizeof(first));
+	send(&a, 1, &p);
+	p.n = 0;
+	link_frame(&p, 0, MASTER, 20, first, sizeof(first));
+	link_frame(&p, 0, MASTER, 20, last, sizeof(last));
+	send(&b, 1, &p);
+	run_finish(&r);
+	cr_assert_eq(run_stat(&r, "protocols.dnp3.events.transport_slots_full"), 1);
+	cr_assert_eq(r.n_records, 1, "%zu records", r.n_records);
+	expect_str(r.records[0], "Responder.Unique ID", OUTST_IP "#20");
+	expect_str(r.records[0], "Description.Vendor Code", "0002");
 	run_free(&r);
 }
 
@@ -432,6 +515,7 @@ Test(dnp3, response_to_no_request_is_counted)
 	expect_str(r.records[0], "Description.Request", "not seen in the capture");
 	expect_str(r.records[0], "Description.Outstation Address", "4");
 	cr_assert_eq(run_stat(&r, "responses_without_request"), 2);
+	cr_assert_eq(run_stat(&r, "protocols.dnp3.unsolicited_reports"), 0, "a Response (0x81) is solicited");
 	run_free(&r);
 }
 
