@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "config.h"
 #include "addr.h"
+#include "assets.h"
 #include "capture.h"
 #include "daemon.h"
 #include "engine.h"
@@ -180,6 +181,7 @@ struct setup {
 	struct plugin_set plugins;
 	struct rules *rules;
 	struct geoip *geo;
+	struct assets *assets;         /* --assets, re-read on SIGHUP */
 	struct output *out;
 	struct default_paths defaults; /* rules and plugins when no flag names them */
 	const char *rules_dir;         /* --rules, or the default */
@@ -229,6 +231,11 @@ static int configure(struct setup *s, int argc, char **argv)
 	for (size_t i = 0; i < s->opt.n_geoip; i++)
 		if (geoip_open(s->geo, s->opt.geoip[i], gerr))
 			return fail_line("%s", gerr), -1;
+	if (s->opt.assets_file) {
+		char aerr[ASSETS_ERR_LEN];
+		if (!(s->assets = assets_load(s->opt.assets_file, aerr)))
+			return fail_line("%s", aerr), -1;
+	}
 	/* The syslog settings as the run will use them (it opens the
 	 * destinations later, after dropping root): --check-config and the
 	 * run reject the same settings with the same line. */
@@ -349,6 +356,7 @@ static int replay(struct setup *s)
 		capture_close(cap);
 		return fail_line("%s", err), EXIT_RUNTIME;
 	}
+	engine_set_assets(e, s->assets);
 	if (engine_set_linktype(e, capture_linktype(cap))) {
 		fprintf(stderr, "x1367ids: %s: link type %s (%d) is not supported\n", s->opt.read_file,
 			capture_linktype_name(cap), capture_linktype(cap));
@@ -386,6 +394,26 @@ static uint64_t wall_usec(void)
 	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
 }
 
+/* SIGHUP: the asset table read again, or the old one kept (a table is
+ * loaded whole or not at all). */
+static void reload_assets(struct setup *s, struct engine *e)
+{
+	char err[ASSETS_ERR_LEN];
+	struct assets *fresh;
+
+	if (!s->opt.assets_file)
+		return;
+	if (!(fresh = assets_load(s->opt.assets_file, err))) {
+		fail_line("reload failed: %s; keeping the previous asset table (%zu keys)", err,
+			  assets_count(s->assets));
+		return;
+	}
+	engine_set_assets(e, fresh);
+	assets_free(s->assets);
+	s->assets = fresh;
+	fprintf(stderr, "x1367ids: reloaded %zu asset keys from %s\n", assets_count(fresh), s->opt.assets_file);
+}
+
 /* SIGHUP: new tables from the same directory, or the old ones kept; the
  * -w file reopened (logrotate). */
 static void reload(struct setup *s, struct engine *e)
@@ -405,6 +433,7 @@ static void reload(struct setup *s, struct engine *e)
 		warn_missing_tables(&s->reg, fresh, s->rules_dir);
 		fprintf(stderr, "x1367ids: reloaded %zu mapping rows\n", rules_count(fresh));
 	}
+	reload_assets(s, e);
 	if (output_reopen(s->out))
 		fail_line("reopening %s failed: %s", s->opt.write_file ? "-w" : "outputs",
 			  s->opt.write_file ? output_last_error() : strerror(errno));
@@ -544,6 +573,7 @@ static int run_live(struct setup *s)
 		capture_close(cap);
 		return EXIT_RUNTIME;
 	}
+	engine_set_assets(e, s->assets);
 	if ((rc = become_daemon(s, &notify)) == 0) {
 		daemon_ready(notify, 0, NULL);
 		rc = live_loop(s, e, cap, &statsfp);
@@ -583,8 +613,11 @@ int main(int argc, char **argv)
 			printf("%s\t%s\t%s\n", code, msg, cls);
 		rc = 0;
 	} else if (s.opt.check_config) {
-		fprintf(stderr, "x1367ids: configuration ok (%zu dissectors, %zu mapping rows from %s)\n", s.reg.n,
+		fprintf(stderr, "x1367ids: configuration ok (%zu dissectors, %zu mapping rows from %s", s.reg.n,
 			rules_count(s.rules), s.rules_dir);
+		if (s.assets)
+			fprintf(stderr, ", %zu asset keys from %s", assets_count(s.assets), s.opt.assets_file);
+		fputs(")\n", stderr);
 		rc = 0;
 	} else {
 		char serr[SYSLOG_ERR_LEN];
@@ -604,6 +637,7 @@ int main(int argc, char **argv)
 	fileio_out_free(&s.stats_loc);
 	output_free(s.out);
 	geoip_free(s.geo);
+	assets_free(s.assets);
 	rules_free(s.rules);
 	plugins_unload(&s.plugins);
 	options_free(&s.opt);
