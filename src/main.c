@@ -26,6 +26,7 @@
 #include "engine.h"
 #include "fileio.h"
 #include "geoip.h"
+#include "metrics.h"
 #include "options.h"
 #include "paths.h"
 #include "output.h"
@@ -182,6 +183,7 @@ struct setup {
 	struct rules *rules;
 	struct geoip *geo;
 	struct assets *assets;         /* --assets, re-read on SIGHUP */
+	struct metrics *metrics;       /* --metrics-listen, live */
 	struct output *out;
 	struct default_paths defaults; /* rules and plugins when no flag names them */
 	const char *rules_dir;         /* --rules, or the default */
@@ -241,6 +243,13 @@ static int configure(struct setup *s, int argc, char **argv)
 	 * run reject the same settings with the same line. */
 	if (syslog_check_config(&s->opt.syslog, serr))
 		return fail_line("%s", serr), -1;
+	if (s->opt.metrics_listen) {
+		char merr[METRICS_ERR_LEN];
+		if (metrics_check_listen(s->opt.metrics_listen, merr))
+			return fail_line("%s", merr), -1;
+		if (s->opt.read_file)
+			return fail_line("%s", "--metrics-listen needs live capture (-i): a replay ends with its file"), -1;
+	}
 	/* Live: the user to become (-u, or x1367ids), asked now rather than
 	 * after the interfaces are open: the outputs are opened as that user. */
 	if (s->opt.n_ifaces) {
@@ -440,8 +449,8 @@ static void reload(struct setup *s, struct engine *e)
 }
 
 /* The engine's statistics plus each interface's own counters (kernel and
- * interface drops: the blind spots). */
-static void write_live_stats(struct engine *e, struct capture *cap, FILE *fp, int to_syslog)
+ * interface drops: the blind spots) and each collector's. */
+static json_object *live_stats_json(struct engine *e, struct capture *cap)
 {
 	struct capture_source_stats cs[CAPTURE_MAX_SOURCES];
 	size_t n = capture_stats(cap, cs, CAPTURE_MAX_SOURCES);
@@ -457,12 +466,37 @@ static void write_live_stats(struct engine *e, struct capture *cap, FILE *fp, in
 	json_object_object_add(o, "capture", c);
 	add_truncated(o, cap);
 	syslog_stats_json(o);
+	return o;
+}
+
+static void write_live_stats(struct engine *e, struct capture *cap, FILE *fp, int to_syslog)
+{
+	json_object *o = live_stats_json(e, cap);
 	const char *line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	fprintf(fp, "%s\n", line);
 	fflush(fp);
 	/* --stats-syslog: the host's own syslog sees the blind spots too. */
 	if (to_syslog)
 		syslog(LOG_DAEMON | LOG_INFO, "statistics %s", line);
+	json_object_put(o);
+}
+
+/* --metrics-listen: the same numbers as the statistics line, plus the
+ * memory in use now, rendered here (between packets, once a second) and
+ * handed to the server thread without a lock (metrics.h). */
+static void publish_metrics(struct metrics *m, struct engine *e, struct capture *cap)
+{
+	json_object *o = live_stats_json(e, cap);
+	long pages = 0, rss = 0;
+	FILE *fp = fopen("/proc/self/statm", "r");
+
+	if (fp) {
+		if (fscanf(fp, "%ld %ld", &pages, &rss) == 2)
+			json_object_object_add(o, "resident_memory_kb",
+					       json_object_new_int64(rss * (sysconf(_SC_PAGESIZE) / 1024)));
+		fclose(fp);
+	}
+	metrics_publish(m, metrics_render(o));
 	json_object_put(o);
 }
 
@@ -489,6 +523,7 @@ static int live_loop(struct setup *s, struct engine *e, struct capture *cap, FIL
 	uint64_t next_stats = wall_usec() + every;
 
 	uint64_t written = engine_records(e);
+	uint64_t next_metrics = 0;
 	int warned = 0;
 
 	while (!atomic_load_explicit(&stop_requested, memory_order_relaxed)) {
@@ -514,6 +549,10 @@ static int live_loop(struct setup *s, struct engine *e, struct capture *cap, FIL
 			next_stats = now + every;
 			write_live_stats(e, cap, *statsfp, s->opt.stats_syslog);
 		}
+		if (s->metrics && now >= next_metrics) {
+			next_metrics = now + 1000000u;
+			publish_metrics(s->metrics, e, cap);
+		}
 	}
 	return 0;
 }
@@ -538,6 +577,9 @@ static int become_daemon(struct setup *s, int *notify)
 	else if (open_syslog(s, serr)) {
 		snprintf(err, sizeof(err), "%s", serr);
 		rc = EXIT_USAGE;
+	} else if (s->metrics && metrics_start(s->metrics, serr)) {
+		snprintf(err, sizeof(err), "%s", serr);
+		rc = EXIT_RUNTIME;
 	}
 	if (rc) {
 		daemon_remove_pid(&s->pid);   /* no pid file of a sensor that never ran */
@@ -566,6 +608,15 @@ static int run_live(struct setup *s)
 	struct capture *cap = capture_open_live(&lo, &why, err);
 	if (!cap)
 		return fail_line("%s", err), why == CAPTURE_USAGE ? EXIT_USAGE : EXIT_RUNTIME;
+	/* Bound now, as root and on the terminal (a port below 1024, a port
+	 * in use: said to whoever starts it); served after the detach. */
+	if (s->opt.metrics_listen) {
+		char merr[METRICS_ERR_LEN];
+		if (!(s->metrics = metrics_bind(s->opt.metrics_listen, merr))) {
+			capture_close(cap);
+			return fail_line("%s", merr), EXIT_RUNTIME;
+		}
+	}
 	struct engine *e = engine_new(&s->opt.engine, &s->reg, s->rules, s->out, s->geo, err);
 	if (!e || capture_check_linktypes(cap, e, err)) {
 		fail_line("%s", err);
@@ -577,6 +628,8 @@ static int run_live(struct setup *s)
 	if ((rc = become_daemon(s, &notify)) == 0) {
 		daemon_ready(notify, 0, NULL);
 		rc = live_loop(s, e, cap, &statsfp);
+		metrics_stop(s->metrics);   /* no more scrapes once the sensor winds down */
+		s->metrics = NULL;
 		/* Stopping: requests whose deadline passed are reported, the
 		 * rest counted as pending; then the last statistics. */
 		engine_finish(e);
@@ -631,6 +684,7 @@ int main(int argc, char **argv)
 			rc = replay(&s);
 	}
 	syslog_shutdown();
+	metrics_stop(s.metrics);     /* a start that failed after binding */
 	daemon_remove_pid(&s.pid);   /* every way out */
 	if (s.statsfp)
 		fclose(s.statsfp);

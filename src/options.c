@@ -18,7 +18,7 @@ enum {
 	OPT_STATS_FILE, OPT_ALLOW_ROOT, OPT_CHROOT, OPT_PID_FILE, OPT_FOREGROUND,
 	OPT_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_CA, OPT_SYSLOG_CERT, OPT_SYSLOG_KEY, OPT_SPOOL_DIR,
 	OPT_QUEUE_SIZE, OPT_SPOOL_MAX_BYTES, OPT_WHEN_FULL, OPT_STATS_SYSLOG,
-	OPT_ASSETS,
+	OPT_ASSETS, OPT_METRICS_LISTEN,
 };
 
 static const struct option long_opts[] = {
@@ -71,6 +71,7 @@ static const struct option long_opts[] = {
 	{"when-full", required_argument, NULL, OPT_WHEN_FULL},
 	{"stats-syslog", no_argument, NULL, OPT_STATS_SYSLOG},
 	{"assets", required_argument, NULL, OPT_ASSETS},
+	{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
 	{NULL, 0, NULL, 0},
 };
 
@@ -88,6 +89,8 @@ void options_usage(FILE *fp, const char *rules_dir, const char *plugin_dir)
 	      "      --stats-interval S       statistics line every S seconds, live (default 60, 0 = off)\n"
 	      "      --stats-file PATH        statistics lines to PATH (default standard error)\n"
 	      "      --stats-syslog           statistics lines also to the local syslog (daemon.info)\n"
+	      "      --metrics-listen ADDR:PORT  live: Prometheus metrics at http://ADDR:PORT/metrics\n"
+	      "                               (PORT alone: 127.0.0.1)\n"
 	      "  -u, --user USER              drop to USER after opening interfaces (default x1367ids)\n"
 	      "      --allow-root             keep running as root (live) when no user to drop to\n"
 	      "      --chroot DIR             chroot to DIR after opening interfaces\n"
@@ -246,6 +249,7 @@ static int apply(struct options *o, int id, const char *name, const char *v, cha
 		o->syslog.block_when_full = !strcmp(v, "block");
 		return 0;
 	case OPT_ASSETS: o->assets_file = v; return 0;
+	case OPT_METRICS_LISTEN: o->metrics_listen = v; return 0;
 	case OPT_GEOIP: return add_to(o->geoip, &o->n_geoip, GEOIP_MAX_DBS, v, name, err);
 	case OPT_REQUEST_TIMEOUT:
 		return add_to(o->timeouts, &o->n_timeouts, OPTIONS_MAX_TIMEOUTS, v, name, err);

@@ -36,6 +36,7 @@ struct options {
 	unsigned stats_interval;      /* seconds, 0 = off (default 60) */
 	const char *stats_file;       /* default stderr */
 	int stats_syslog;             /* also to the local syslog daemon */
+	const char *metrics_listen;   /* --metrics-listen ADDR:PORT */
 	const char *user;             /* -u */
 	int allow_root;
 	const char *chroot_dir;
