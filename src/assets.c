@@ -627,9 +627,11 @@ static const struct entry *find_cidr(const struct assets *t, const struct x1367_
 			continue;
 		k[0] = a->family;
 		k[1] = (uint8_t)len;
-		memcpy(k + 2, a->bytes, (size_t)bits / 8);
-		for (int i = len; i < bits; i++)
-			k[2 + i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+		/* the address cut to `len` bits: whole bytes, then the partial one */
+		memset(k + 2, 0, (size_t)bits / 8);
+		memcpy(k + 2, a->bytes, (size_t)len / 8);
+		if (len % 8)
+			k[2 + len / 8] = (uint8_t)(a->bytes[len / 8] & (0xFF00u >> (len % 8)));
 		if ((e = table_get(t, KEY_CIDR, k, 2 + (size_t)bits / 8)) != NULL)
 			return e;
 	}

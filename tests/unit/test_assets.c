@@ -86,7 +86,9 @@ Test(assets, exact_beats_cidr_and_longest_prefix_wins)
 				 "10.1.2.3,D,Host,,\n"
 				 "0.0.0.0/0,Z,Anything v4,,\n"
 				 "2001:db8::/32,E,v6 site,,\n"
-				 "2001:db8:1::/48,F,v6 room,,\n");
+				 "2001:db8:1::/48,F,v6 room,,\n"
+				 "198.18.0.0/15,G,odd prefix,,\n"
+				 "2001:db8:ab00::/41,H,odd v6 prefix,,\n");
 	cr_assert_not_null(t, "%s", err);
 	cr_assert_str_eq(uid_of(t, "10.1.2.3#7", "10.1.2.3"), "D");
 	cr_assert_str_eq(uid_of(t, "10.1.2.4", "10.1.2.4"), "C");
@@ -96,6 +98,11 @@ Test(assets, exact_beats_cidr_and_longest_prefix_wins)
 	cr_assert_str_eq(uid_of(t, NULL, "2001:db8:1:2::1"), "F");
 	cr_assert_str_eq(uid_of(t, NULL, "2001:db8:2::1"), "E");
 	cr_assert_str_eq(uid_of(t, NULL, "2001:db9::1"), "-");
+	/* prefixes that end inside a byte */
+	cr_assert_str_eq(uid_of(t, NULL, "198.19.255.255"), "G");
+	cr_assert_str_eq(uid_of(t, NULL, "198.20.0.0"), "Z");
+	cr_assert_str_eq(uid_of(t, NULL, "2001:db8:ab7f::1"), "H");
+	cr_assert_str_eq(uid_of(t, NULL, "2001:db8:ab80::1"), "E");
 	assets_free(t);
 }
 
