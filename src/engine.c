@@ -11,6 +11,7 @@
 #include <string.h>
 #include <json-c/json.h>
 #include "addr.h"
+#include "assets.h"
 #include "community_id.h"
 #include "decode.h"
 #include "defrag.h"
@@ -49,6 +50,7 @@ struct engine {
 	const struct rules *rules;
 	struct output *out;
 	struct geoip *geo;
+	const struct assets *assets;   /* --assets, NULL: none */
 
 	struct decoder dec;
 	struct defrag *defrag;
@@ -209,16 +211,55 @@ static void describe_txn(const struct x1367_txn *x, struct txn_description *td)
 		memset(td->kv, 0, sizeof(td->kv));   /* a dissector that lies: use nothing */
 }
 
-static void desc_add_txn(struct desc_builder *b, const struct x1367_txn *x, struct txn_description *td)
+/* The request's fields; td as describe_txn() filled it. */
+static void desc_add_txn(struct desc_builder *b, const struct x1367_txn *x, const struct txn_description *td)
 {
 	const char *k, *v;
 	if (!x)
 		return;
 	for (size_t i = 0; txn_desc_get(x, i, &k, &v); i++)
 		desc_add(b, k, v);
-	describe_txn(x, td);
 	for (size_t i = 0; i < DESC_MAX / 2 && td->kv[i].key; i++)
 		desc_add(b, td->kv[i].key, td->kv[i].value);
+}
+
+/* ---- the operator's asset table (--assets) -------------------------------- */
+
+enum { ROLE_REQUESTER, ROLE_RESPONDER };
+static const char *const asset_keys[2][4] = {
+	{ "Requester Observed ID", "Requester Name", "Requester Location", "Requester Ecosystem" },
+	{ "Responder Observed ID", "Responder Name", "Responder Location", "Responder Ecosystem" },
+};
+
+/* A party the table knows gets the operator's Unique ID; the ID the
+ * sensor saw stays in Description (Observed ID), with the asset's name,
+ * location and ecosystem.  Unknown parties keep the sensor's defaults. */
+static void party_asset(struct engine *e, struct desc_builder *b, int role, struct record_party *p,
+			const struct x1367_addr *a, const uint8_t *mac)
+{
+	const struct asset *as;
+	const char *const *key = asset_keys[role];
+
+	if (!e->assets || !p->present || !(as = assets_find(e->assets, p->unique_id, a, mac)))
+		return;
+	if (p->unique_id && *p->unique_id)
+		desc_add(b, key[0], p->unique_id);
+	p->unique_id = as->unique_id;
+	if (*as->name)
+		desc_add(b, key[1], as->name);
+	if (*as->location)
+		desc_add(b, key[2], as->location);
+	if (*as->ecosystem)
+		desc_add(b, key[3], as->ecosystem);
+}
+
+static void desc_add_assets(struct engine *e, struct desc_builder *b, struct record_input *in,
+			    const struct txn_where *w)
+{
+	party_asset(e, b, ROLE_REQUESTER, &in->requester, &w->requester,
+		    w->has_mac ? w->requester_mac : NULL);
+	party_asset(e, b, ROLE_RESPONDER, &in->responder, &w->responder,
+		    w->has_mac ? w->responder_mac : NULL);
 }
 
 static void emit(struct engine *e, const struct registry_entry *re, struct record_input *in,
@@ -261,6 +302,9 @@ static void where_of_packet(const struct x1367_ctx *c, int response, struct txn_
 	w->responder = response ? p->src : p->dst;
 	w->requester_port = response ? p->dport : p->sport;
 	w->responder_port = response ? p->sport : p->dport;
+	w->has_mac = p->has_mac;
+	memcpy(w->requester_mac, response ? p->dst_mac : p->src_mac, 6);
+	memcpy(w->responder_mac, response ? p->src_mac : p->dst_mac, 6);
 }
 
 /* ---- the API dissectors call -------------------------------------------- */
@@ -377,6 +421,9 @@ static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 	in.responder = (struct record_party){1, rep->responder_uid ? rep->responder_uid : "",
 					     rep->response, rep->response_len, rep->response_len};
 	desc_add_where(e, &b, &w);
+	desc_add_assets(e, &b, &in, &w);
+	if (rep->txn)
+		describe_txn(rep->txn, &td);
 	desc_add_txn(&b, rep->txn, &td);
 	for (size_t i = 0; rep->desc && i < rep->n_desc; i++)
 		desc_add(&b, rep->desc[i].key, rep->desc[i].value);
@@ -471,10 +518,12 @@ static void on_txn_expired(const struct x1367_txn *x, void *arg)
 	memset(&b, 0, sizeof(b));
 	in.ts_usec = x->deadline_usec;
 	in.error_code = x->flags & X1367_TXN_LINK_TEST ? "11" : "10";
-	desc_add_where(e, &b, &x->where);
-	desc_add_txn(&b, x, &td);
+	describe_txn(x, &td);
 	in.requester = (struct record_party){1, req_uid, x->bytes, x->len, x->wire_len};
 	in.responder = (struct record_party){1, td.uid, NULL, 0, 0};
+	desc_add_where(e, &b, &x->where);
+	desc_add_assets(e, &b, &in, &x->where);
+	desc_add_txn(&b, x, &td);
 	desc_add_fmt(&b, "Detail", "no response within %u ms of the %s", re->timeout_ms,
 		     x->flags & X1367_TXN_LINK_TEST ? "link test" : "request");
 	emit(e, re, &in, &b);
@@ -504,6 +553,8 @@ static void on_silence(const struct silence_device *d, uint64_t at_usec, void *a
 		desc_add(&b, "Responder Address", addr);
 	}
 	desc_add_fmt(&b, "Responder Port", "%u", d->port);
+	/* The silence table keeps no MAC: address and Unique ID only. */
+	party_asset(e, &b, ROLE_RESPONDER, &in.responder, &d->addr, NULL);
 	desc_add_fmt(&b, "Learned Period", "%.3f s", (double)d->period_usec / 1e6);
 	desc_add(&b, "Last Message", last);
 	desc_add_fmt(&b, "Silent For", "more than %u periods", e->cfg.silence_factor);
@@ -830,6 +881,11 @@ int engine_set_linktype(struct engine *e, int dlt)
 void engine_set_rules(struct engine *e, const struct rules *rules)
 {
 	e->rules = rules;
+}
+
+void engine_set_assets(struct engine *e, const struct assets *assets)
+{
+	e->assets = assets;
 }
 
 uint64_t engine_records(const struct engine *e)
