@@ -50,8 +50,8 @@
  * engine counts it in unsolicited_reports, not in
  * responses_without_request, and the record says no request was expected.
  *
- * State, all of it per flow (no mutable global: flows are interleaved in
- * any order, and may be dissected by several threads):
+ * State, all of it per flow but one budget (no other mutable global: flows
+ * are interleaved in any order, and may be dissected by several threads):
  *   - transport fragments in progress: at most SLOTS_DIR per direction,
  *     each a malloc'd struct tp_slot (5,144 bytes on LP64: FRAG_WIRE_MAX bytes
  *     of link frames; the application bytes are rebuilt from them on the
@@ -63,10 +63,9 @@
  *     is counted (device_table_full) and not reported.
  * Worst case per flow: sizeof(struct dnp3_state) (120 bytes on LP64, in
  * the engine's allocation) + 2 * SLOTS_DIR * sizeof(struct tp_slot)
- * = 8 * 5,144 bytes ~ 40 KiB; times the engine's flow bound (--max-flows,
- * 262,144 by default) that is ~10 GiB if every flow held 8 fragments
- * in progress at once: a flow bound sized for DNP3 networks (a few
- * hundred outstations) keeps it to megabytes.  A device state lives as
+ * = 8 * 5,144 bytes ~ 40 KiB; and all flows together hold at most
+ * SLOTS_ALL fragments in progress (~5 MiB): past it a new fragment is
+ * counted (transport_slots_full) and not reassembled.  A device state lives as
  * long as its connection: one still on when a new connection starts is
  * reported again, once, on the new one.
  *
@@ -76,6 +75,7 @@
  * Transmitted Code: the link frames that carried the application
  * fragment, exactly as on the wire (headers and CRCs included).
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +86,7 @@
 #define FRAG_MAX 4096                /* application bytes of one fragment */
 #define FRAG_WIRE_MAX 5120           /* its link frames: 17 full frames */
 #define SLOTS_DIR 4                  /* fragments in progress, per direction */
+#define SLOTS_ALL 1024               /* ... in the whole sensor (~5 MiB) */
 #define DEV_FLOW 8                   /* outstations in an episode, per flow */
 #define LIST_MAX 8                   /* items named in one Description field */
 #define UID_MAX 64
@@ -1005,11 +1006,27 @@ struct tp_slot {
 	uint8_t wire[FRAG_WIRE_MAX];
 };
 
+/* The sensor-wide budget of fragments in progress: the one mutable
+ * global, a counter (atomic: flows may be dissected by several threads)
+ * that holds no device's state, so it mixes nothing.  Without it an
+ * attacker opening many flows, each with fragments left unfinished,
+ * could take ~40 KiB per flow. */
+static atomic_uint slots_in_use;
+
+static int slot_budget_take(void)
+{
+	if (atomic_fetch_add(&slots_in_use, 1) < SLOTS_ALL)
+		return 1;
+	atomic_fetch_sub(&slots_in_use, 1);
+	return 0;
+}
+
 static void slot_free(struct dnp3_state *st, unsigned dir, unsigned i)
 {
 	if (st->slot[dir][i]) {
 		free(st->slot[dir][i]);
 		st->slot[dir][i] = NULL;
+		atomic_fetch_sub(&slots_in_use, 1);
 	}
 }
 
@@ -1033,9 +1050,16 @@ static struct tp_slot *slot_new(x1367_ctx *ctx, struct dnp3_state *st, unsigned 
 		api->event(ctx, EV_TP_SLOTS_FULL);
 		return NULL;
 	}
-	if (!st->slot[dir][i] && !(st->slot[dir][i] = malloc(sizeof(struct tp_slot)))) {
-		api->event(ctx, EV_TP_SLOTS_FULL);
-		return NULL;
+	if (!st->slot[dir][i]) {
+		if (!slot_budget_take()) {
+			api->event(ctx, EV_TP_SLOTS_FULL);
+			return NULL;
+		}
+		if (!(st->slot[dir][i] = malloc(sizeof(struct tp_slot)))) {
+			atomic_fetch_sub(&slots_in_use, 1);
+			api->event(ctx, EV_TP_SLOTS_FULL);
+			return NULL;
+		}
 	}
 	struct tp_slot *s = st->slot[dir][i];
 	s->src = f->src;

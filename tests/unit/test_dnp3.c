@@ -479,6 +479,28 @@ Test(dnp3, transport_slots_are_bounded_per_flow)
 	run_free(&r);
 }
 
+/* 257 connections each leaving 4 fragments unfinished: the sensor-wide
+ * budget (1,024) holds, the 4 past it are counted. */
+Test(dnp3, transport_slots_are_bounded_in_the_whole_sensor)
+{
+	static struct conn c[257];
+	uint8_t first[] = {0x40, 0xC1, 0x81, 0x00, 0x02}; /* FIR, no FIN */
+	struct run r;
+	struct pk p;
+	start(&r, &c[0]);
+	for (unsigned k = 1; k < 257; k++)
+		conn_open_at(&c[k], &r, MASTER_IP, OUTST_IP, (uint16_t)(40000 + k), 20000, T0);
+	for (unsigned k = 0; k < 257; k++) {
+		p.n = 0;
+		for (uint16_t i = 0; i < 4; i++)
+			link_frame(&p, 0, MASTER, (uint16_t)(10 + i), first, sizeof(first));
+		send(&c[k], 1, &p);
+	}
+	run_finish(&r);
+	cr_assert_eq(run_stat(&r, "protocols.dnp3.events.transport_slots_full"), 4);
+	run_free(&r);
+}
+
 /* ---- pairing and deadlines --------------------------------------------------- */
 
 Test(dnp3, unanswered_request_is_no_response_but_broadcast_and_no_ack_are_not)
