@@ -57,7 +57,9 @@
  * A BVLC-Result NAK (a BBMD function refused) is counted, not reported
  * (on_bvlc_result says why).
  * An Abort sent by the client (SRV bit 0) aborts its own request: it ends
- * that request and is reported unpaired, "Abort Sent By":"client".
+ * that request and is reported unpaired (it answers nothing: the engine
+ * adds "Request":"not seen in the capture"), with "Abort Sent By":"client"
+ * and "Aborted":"the client's own request"; the Responder is the client.
  *
  * Unique IDs: IP#device-instance of the responder once an I-Am from that
  * B/IP address (and routed address) has named its instance; before that
@@ -1222,6 +1224,7 @@ static void on_error_pdu(x1367_ctx *ctx, struct bac_state *st, const struct x136
 			api->txn_answered(ctx, txn);
 		txn = NULL;
 		x1367_desc_add(&d, "Abort Sent By", "client");
+		x1367_desc_add(&d, "Aborted", "the client's own request");
 	} else {
 		txn = find_answered(ctx, st, &k, a);
 	}
