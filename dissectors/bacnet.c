@@ -878,6 +878,7 @@ struct recent {
 
 struct segmented {
 	uint8_t used, done;
+	uint8_t dropped;               /* given up: its segments are ignored */
 	uint8_t pdu;                   /* PDU_CONFIRMED or PDU_COMPLEX_ACK */
 	struct x1367_txn_key key;      /* of the request the message belongs to */
 	uint8_t next_seq;
@@ -1008,44 +1009,60 @@ static int seg_append(struct segmented *s, const uint8_t *p, size_t n)
 	return 1;
 }
 
-static void seg_drop(x1367_ctx *ctx, struct segmented *s)
+/* Give up a message: counted once, and its later segments are ignored
+ * (the slot stays, empty, until its last segment or its answer). */
+static void seg_give_up(x1367_ctx *ctx, struct bac_state *st, struct segmented *s,
+			const struct apdu *a, const struct x1367_txn_key *k)
 {
 	api->event(ctx, EV_SEGMENT_DROPPED);
 	if (s)
 		seg_free(s);
+	else if (!(s = seg_slot(st)))
+		return;
+	s->used = 1;
+	s->dropped = 1;
+	s->pdu = a->type;
+	s->key = *k;
+	if (!(a->flags & APDU_MOR))
+		seg_free(s);
 }
 
-/* One segment of a segmented Confirmed-Request or ComplexACK. */
-static void seg_add(x1367_ctx *ctx, struct bac_state *st, const struct apdu *a,
-		    const struct x1367_txn_key *k)
+/* One segment of a segmented Confirmed-Request or ComplexACK.  1 when it
+ * begins a message (its first segment, seen for the first time). */
+static int seg_add(x1367_ctx *ctx, struct bac_state *st, const struct apdu *a,
+		   const struct x1367_txn_key *k)
 {
 	struct segmented *s = seg_find(st, a->type, k);
 
-	if (a->seq == 0) {
-		if (s && !s->done && s->n == 1)
-			return;   /* the first segment again: a retransmission */
-		if (s)
+	if (s && s->dropped) {
+		if (!(a->flags & APDU_MOR))
 			seg_free(s);
+		return 0;
+	}
+	if (s && a->seq == (uint8_t)(s->next_seq - 1))
+		return 0;                      /* the last segment again: a retransmission */
+	if (!s || s->done) {
+		if (a->seq != 0) {
+			seg_give_up(ctx, st, NULL, a, k);   /* its first segment was not seen */
+			return 0;
+		}
+		if (s)
+			seg_free(s);               /* a new message with the same key */
 		if (!(s = seg_slot(st))) {
-			seg_drop(ctx, NULL);
-			return;
+			api->event(ctx, EV_SEGMENT_DROPPED);
+			return 1;
 		}
 		s->used = 1;
 		s->pdu = a->type;
 		s->key = *k;
-	} else if (!s || s->done) {
-		if (!s || a->seq != (uint8_t)(s->next_seq - 1))
-			seg_drop(ctx, NULL);   /* its first segment was not seen */
-		return;
-	} else if (a->seq == (uint8_t)(s->next_seq - 1)) {
-		return;                        /* the last segment again */
 	} else if (a->seq != s->next_seq) {
-		seg_drop(ctx, s);              /* a segment missing */
-		return;
+		seg_give_up(ctx, st, s, a, k);     /* a segment missing */
+		return 0;
 	}
+	/* (sequence numbers wrap: seq 0 after 255 continues the message) */
 	if (!seg_append(s, a->data, a->data_len)) {
-		seg_drop(ctx, s);
-		return;
+		seg_give_up(ctx, st, s, a, k);
+		return s->n == 0;
 	}
 	s->n++;
 	s->next_seq = (uint8_t)(a->seq + 1);
@@ -1053,6 +1070,7 @@ static void seg_add(x1367_ctx *ctx, struct bac_state *st, const struct apdu *a,
 		s->done = 1;
 		api->event(ctx, EV_SEGMENTS_REASSEMBLED);
 	}
+	return s->n == 1;
 }
 
 /* ---- requests ---------------------------------------------------------- */
@@ -1064,11 +1082,9 @@ static void on_confirmed(x1367_ctx *ctx, struct bac_state *st, const struct x136
 	struct recent *r;
 	uint32_t hash;
 
-	if (a->flags & APDU_SEG) {
-		seg_add(ctx, st, a, &k);
-		if (a->seq != 0)
-			return;   /* the request was opened at its first segment */
-	}
+	/* A segmented request is opened at its first segment. */
+	if ((a->flags & APDU_SEG) && !seg_add(ctx, st, a, &k))
+		return;
 	hash = fnv(2166136261u, m->apdu, m->apdu_len);
 	r = recent_find(st, &k);
 	if (r && r->hash == hash && !r->answered) {
@@ -1159,16 +1175,21 @@ static x1367_txn *find_answered(x1367_ctx *ctx, struct bac_state *st, const stru
 static int read_error(const struct apdu *a, uint32_t *cls, uint32_t *code)
 {
 	struct x1367_reader rd;
-	struct tag t1, t2;
+	struct tag t1, t2, t3;
+	int constructed;
 
 	x1367_rd_init(&rd, a->data, a->data_len);
 	if (!read_tag(&rd, &t1))
 		return 0;
-	if (t1.opening && t1.number == 0 && !read_tag(&rd, &t1))
+	constructed = t1.opening && t1.number == 0;
+	if (constructed && !read_tag(&rd, &t1))
 		return 0;
 	if (!read_tag(&rd, &t2))
 		return 0;
 	if (t1.context || t1.number != 9 || t2.context || t2.number != 9)
+		return 0;
+	/* a constructed error is whole only with its closing tag */
+	if (constructed && (!read_tag(&rd, &t3) || !t3.closing || t3.number != 0))
 		return 0;
 	return tag_uint(&t1, cls) && tag_uint(&t2, code) && *cls <= 0xFFFF && *code <= 0xFFFF;
 }
@@ -1260,11 +1281,9 @@ static void on_ack(x1367_ctx *ctx, struct bac_state *st, const struct x1367_pack
 	struct segmented *s;
 	char uid[64];
 
-	if (a->type == PDU_COMPLEX_ACK && (a->flags & APDU_SEG)) {
-		seg_add(ctx, st, a, &k);
-		if (a->seq != 0)
-			return;   /* the request was answered by the first segment */
-	}
+	/* A segmented answer answers with its first segment. */
+	if (a->type == PDU_COMPLEX_ACK && (a->flags & APDU_SEG) && !seg_add(ctx, st, a, &k))
+		return;
 	if (!find_answered(ctx, st, &k, a))
 		api->event(ctx, X1367_EV_RESPONSE_WITHOUT_REQUEST);
 	if ((s = seg_find(st, PDU_CONFIRMED, &k)) != NULL)
