@@ -11,3 +11,4 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 "$HERE/coap-libcoap.sh"
 "$HERE/tls-openssl.sh"
 "$HERE/enip-npm.sh"
+"$HERE/bacnet-npm.sh"
