@@ -117,7 +117,7 @@ enum pdu_type {
 
 #define SEG_SLOTS 4            /* segmented messages in progress per flow */
 #define SEG_MAX_BYTES 65536    /* one reassembled message */
-#define RECENT_MAX 8           /* requests remembered per flow (retries) */
+#define RECENT_MAX 32          /* requests remembered per flow (retries) */
 #define DEV_MAX 1024           /* devices named by an I-Am */
 
 #define EV_BAD_BVLC "bad_bvlc"
@@ -1075,6 +1075,19 @@ static int seg_add(x1367_ctx *ctx, struct bac_state *st, const struct apdu *a,
 
 /* ---- requests ---------------------------------------------------------- */
 
+/* An open request with this key and these bytes (the ring forgot it). */
+static int same_open(x1367_ctx *ctx, const struct x1367_txn_key *k, uint32_t hash)
+{
+	x1367_txn *txn = api->txn_find(ctx, k);
+	size_t got = 0, wire = 0;
+	const uint8_t *req;
+	struct bac_msg m;
+
+	if (!txn || !(req = api->txn_request(txn, &got, &wire)) || got != wire)
+		return 0;
+	return read_msg(req, got, &m) && m.apdu && fnv(2166136261u, m.apdu, m.apdu_len) == hash;
+}
+
 static void on_confirmed(x1367_ctx *ctx, struct bac_state *st, const struct x1367_packet *pkt,
 			 const struct bac_msg *m, const struct apdu *a, const uint8_t *msg, size_t len)
 {
@@ -1087,7 +1100,7 @@ static void on_confirmed(x1367_ctx *ctx, struct bac_state *st, const struct x136
 		return;
 	hash = fnv(2166136261u, m->apdu, m->apdu_len);
 	r = recent_find(st, &k);
-	if (r && r->hash == hash && !r->answered) {
+	if ((r && r->hash == hash && !r->answered) || (!r && same_open(ctx, &k, hash))) {
 		/* A retry: the same request, whether still open or already
 		 * reported unanswered. */
 		api->event(ctx, X1367_EV_DUPLICATE_REQUEST);

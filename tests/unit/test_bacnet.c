@@ -499,3 +499,28 @@ Test(bacnet, garbage_gives_no_record)
 	cr_assert(run_stat(&r, "protocols.bacnet.parse_errors") > 0);
 	run_free(&r);
 }
+
+Test(bacnet, a_retry_the_ring_forgot_is_still_one_request)
+{
+	struct run r;
+	char hex[64];
+	start(&r);
+	uni(&Q, READ_AI3_PV);                         /* invoke 7, never answered */
+	udp(&r, WS, DEV, &Q);
+	for (int i = 0; i < 40; i++) {                /* 40 other requests, answered */
+		snprintf(hex, sizeof(hex), "0205 %02X 0C 0C00000001 1955", 0x80 + i);
+		uni(&Q, hex);
+		udp(&r, WS, DEV, &Q);
+		snprintf(hex, sizeof(hex), "30 %02X 0C 0C00000001 1955 3E 4441A80000 3F", 0x80 + i);
+		uni(&A, hex);
+		udp(&r, DEV, WS, &A);
+	}
+	uni(&Q, READ_AI3_PV);                         /* the retry */
+	udp(&r, WS, DEV, &Q);
+	now += 30 * SEC;
+	finish(&r);
+	cr_assert_eq(r.n_records, 1, "%zu records", r.n_records);
+	expect_str(r.records[0], "Error Code", "10");
+	cr_assert_eq(run_stat(&r, "protocols.bacnet.events.duplicate_request"), 1);
+	run_free(&r);
+}
