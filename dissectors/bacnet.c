@@ -140,6 +140,14 @@ struct name {
 	const char *name;
 };
 
+/* Spelled as the standard's ASN.1 enumerations spell them (BACnetErrorCode,
+ * BACnetObjectType, BACnetPropertyIdentifier ...; services as in
+ * BACnetConfirmedServiceChoice).  The codes later revisions removed (error
+ * codes 1, 6, 12, 15, 28; services 13, 24, 25) are kept: old devices still
+ * send them.  A value not in its table (a vendor's: error codes from 256,
+ * classes from 64, object types from 128, properties from 512) shows as
+ * "unknown (N)". */
+
 static const struct name error_classes[] = {
 	{0, "device"}, {1, "object"}, {2, "property"}, {3, "resources"}, {4, "security"},
 	{5, "services"}, {6, "vt"}, {7, "communication"},
