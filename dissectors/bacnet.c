@@ -33,10 +33,12 @@
  * unanswered) is the same request: it opens nothing and counts as
  * duplicate_request, so that a device that is gone gives ONE "10 No
  * Response", request_timeout_ms (10 s, more than the standard's 3 retries
- * of 3 s) after the first transmission.  A small ring per flow remembers
- * recent requests, so that a retry sent after that record is still no new
- * request.  Unconfirmed services (Who-Is, I-Am, COV notifications) open
- * nothing.
+ * of 3 s) after the first transmission.  A ring per flow remembers recent
+ * requests (RECENT_MAX), so that a retry sent after that record is still
+ * no new request; one the ring forgot is found among the open requests by
+ * its bytes.  A client whose retries outlast 10 s gets its one record
+ * before its last try: --request-timeout bacnet=MS.  Unconfirmed services
+ * (Who-Is, I-Am, COV notifications) open nothing.
  *
  * Segmentation.  A segmented Confirmed-Request or ComplexACK is
  * reassembled per flow (CONFIRMED request: by the requester's side and
