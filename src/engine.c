@@ -447,7 +447,8 @@ static const struct x1367_engine_api engine_api = {
 
 /* ---- records the engine writes by itself --------------------------------- */
 
-/* A request's deadline passed with no answer: "10 No Response". */
+/* A request's deadline passed with no answer: "10 No Response", or "11
+ * Communication Failed" for a request that tests the link itself. */
 static void on_txn_expired(const struct x1367_txn *x, void *arg)
 {
 	struct engine *e = arg;
@@ -461,12 +462,13 @@ static void on_txn_expired(const struct x1367_txn *x, void *arg)
 	memset(&in, 0, sizeof(in));
 	memset(&b, 0, sizeof(b));
 	in.ts_usec = x->deadline_usec;
-	in.error_code = "10";
+	in.error_code = x->flags & X1367_TXN_LINK_TEST ? "11" : "10";
 	desc_add_where(e, &b, &x->where);
 	desc_add_txn(&b, x, &td);
 	in.requester = (struct record_party){1, req_uid, x->bytes, x->len, x->wire_len};
 	in.responder = (struct record_party){1, td.uid, NULL, 0, 0};
-	desc_add_fmt(&b, "Detail", "no response within %u ms of the request", re->timeout_ms);
+	desc_add_fmt(&b, "Detail", "no response within %u ms of the %s", re->timeout_ms,
+		     x->flags & X1367_TXN_LINK_TEST ? "link test" : "request");
 	emit(e, re, &in, &b);
 }
 

@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 #define X1367_ABI_MAJOR 1
-#define X1367_ABI_MINOR 3
+#define X1367_ABI_MINOR 4
 
 /* 1 when the struct `p` points to, which begins with `uint32_t struct_size`,
  * is large enough to hold `field`: the other side was built with a header
@@ -263,6 +263,11 @@ enum x1367_txn_flags {
 	/* The request does not require an answer: never report it as
 	 * "No Response" (ECHONET Lite SetI, whose answer only comes on refusal). */
 	X1367_TXN_NO_TIMEOUT = 1u << 0,
+	/* ABI 1.4: the request tests the link itself (IEC 104 TESTFR/STARTDT
+	 * act): no answer by the deadline means the connection failed, and the
+	 * engine writes "11 Communication Failed" instead of "10 No Response".
+	 * An older engine ignores the flag and writes 10. */
+	X1367_TXN_LINK_TEST = 1u << 1,
 };
 
 struct x1367_txn_request {

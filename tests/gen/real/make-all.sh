@@ -12,3 +12,4 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 "$HERE/tls-openssl.sh"
 "$HERE/enip-npm.sh"
 "$HERE/bacnet-npm.sh"
+"$HERE/s7-snap7.sh"
