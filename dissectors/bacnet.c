@@ -63,6 +63,9 @@
  * adds "Request":"not seen in the capture"), with "Abort Sent By":"client"
  * and "Aborted":"the client's own request"; the Responder is the client.
  *
+ * BACnet/IPv6 (Annex U, BVLC type 0x82, the same port) is not dissected:
+ * its datagrams are counted (bacnet_ipv6_not_dissected), nothing more.
+ *
  * Unique IDs: IP#device-instance of the responder once an I-Am from that
  * B/IP address (and routed address) has named its instance; before that
  * the BACnet address: "IP:port" (one host may run several B/IP devices on
@@ -77,6 +80,7 @@
 
 #define BAC_PORT 47808
 #define BVLC_TYPE_BIP 0x81
+#define BVLC_TYPE_BIP6 0x82    /* BACnet/IPv6 (Annex U): not dissected */
 #define BVLC_HDR 4
 #define NPDU_VERSION 1
 
@@ -130,6 +134,7 @@ enum pdu_type {
 #define EV_SECURE_BVLL "secure_bvll"
 #define EV_I_AM "i_am"
 #define EV_BVLC_NAK "bvlc_nak"
+#define EV_BIP6 "bacnet_ipv6_not_dissected"
 
 static const struct x1367_engine_api *api;
 
@@ -1396,6 +1401,14 @@ static enum x1367_parse_result bac_parse(x1367_ctx *ctx, void *state, const stru
 	struct bac_msg m;
 
 	*consumed = 0;   /* an ERROR skips (and counts) the whole datagram */
+	if (len > 0 && data[0] == BVLC_TYPE_BIP6) {
+		/* BACnet/IPv6 shares the port; its BVLL (virtual MAC addresses,
+		 * address resolution) is another layer this plugin does not
+		 * read: counted, never guessed at. */
+		api->event(ctx, EV_BIP6);
+		*consumed = len;
+		return X1367_PARSE_OK;
+	}
 	if (!read_msg(data, len, &m)) {
 		api->event(ctx, len >= BVLC_HDR && data[0] == BVLC_TYPE_BIP ? X1367_EV_MALFORMED
 									     : EV_BAD_BVLC);
@@ -1501,7 +1514,7 @@ static const uint16_t bac_ports[] = {BAC_PORT, 0};
 
 static const char *const bac_events[] = {
 	EV_BAD_BVLC, EV_NETWORK_MESSAGE, EV_SEGMENT_DROPPED, EV_SEGMENTS_REASSEMBLED,
-	EV_DEVICE_TABLE_FULL, EV_SECURE_BVLL, EV_I_AM, EV_BVLC_NAK, NULL,
+	EV_DEVICE_TABLE_FULL, EV_SECURE_BVLL, EV_I_AM, EV_BVLC_NAK, EV_BIP6, NULL,
 };
 
 static const struct x1367_dissector bac_dissector = {

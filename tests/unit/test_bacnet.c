@@ -524,3 +524,18 @@ Test(bacnet, a_retry_the_ring_forgot_is_still_one_request)
 	cr_assert_eq(run_stat(&r, "protocols.bacnet.events.duplicate_request"), 1);
 	run_free(&r);
 }
+
+Test(bacnet, bacnet_ipv6_is_counted_not_dissected)
+{
+	struct run r;
+	struct msg m;
+	start(&r);
+	/* Original-Unicast-NPDU of BACnet/IPv6: source and destination VMAC */
+	m.len = hex_to_bytes("8201001100000100000201005007 0C9101911F", m.b, sizeof(m.b));
+	udp(&r, WS, DEV, &m);
+	finish(&r);
+	cr_assert_eq(r.n_records, 0);
+	cr_assert_eq(run_stat(&r, "protocols.bacnet.events.bacnet_ipv6_not_dissected"), 1);
+	cr_assert_eq(run_stat(&r, "protocols.bacnet.parse_errors"), 0);
+	run_free(&r);
+}
