@@ -101,6 +101,7 @@ static const struct mapping mappings[] = {
 	{"50 07 0C 9107 911E", "050007001E", "10", "timeout"},
 	{"50 07 0C 9105 911D", "050005001D", "23", "service-request-denied"},
 	{"50 07 0C 9105 9143", "0500050043", "30", "reject-unrecognized-service"},
+	{"50 07 0C 9107 91B8", "05000700B8", "21", "tls-client-certificate-expired"},
 	/* "other": what its class means */
 	{"50 07 0C 9100 9100", "0500000000", "41", "device: other"},
 	{"50 07 0C 9104 9100", "0500040000", "2F", "security: other"},
