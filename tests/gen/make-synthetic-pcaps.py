@@ -826,6 +826,106 @@ def demo():
     return cap
 
 
+
+# ---- BACnet/IP (UDP 47808) -----------------------------------------------------
+BACNET = 47808
+BBMD = "192.0.2.31"
+BROADCAST = "192.0.2.255"
+
+
+def bvlc(npdu, function=0x0A, extra=b""):
+    return struct.pack(">BBH", 0x81, function, 4 + len(extra) + len(npdu)) + extra + npdu
+
+
+def npdu(apdu, dnet=None, dadr=b"", snet=None, sadr=b"", reply=False):
+    control = (0x20 if dnet is not None else 0) | (0x08 if snet is not None else 0) | (0x04 if reply else 0)
+    out = bytes([1, control])
+    if dnet is not None:
+        out += struct.pack(">HB", dnet, len(dadr)) + dadr
+    if snet is not None:
+        out += struct.pack(">HB", snet, len(sadr)) + sadr
+    if dnet is not None:
+        out += b"\xff"   # hop count
+    return out + apdu
+
+
+def bac_objid(tag_byte, otype, instance):
+    return bytes([tag_byte]) + struct.pack(">I", otype << 22 | instance)
+
+
+def bac_read_property(otype, instance, prop):
+    return bac_objid(0x0C, otype, instance) + bytes([0x19, prop])
+
+
+def bac_confirmed(invoke, service, params, seg=None):
+    """seg: (seq, more) for a segment of a segmented request."""
+    if seg is None:
+        return bytes([0x02, 0x05, invoke, service]) + params
+    seq, more = seg
+    return bytes([0x0A | (0x04 if more else 0), 0x05, invoke, seq, 4, service]) + params
+
+
+def bac_error(invoke, service, cls, code):
+    return bytes([0x50, invoke, service, 0x91, cls, 0x91, code])
+
+
+def bac_i_am(instance):
+    return bytes([0x10, 0x00]) + bac_objid(0xC4, 8, instance) + bytes([0x22, 0x01, 0xE0, 0x91, 0x03, 0x21, 0x05])
+
+
+def bacnet_routed_segmented():
+    """A workstation (HMI) and BACnet devices: two MS/TP devices behind a
+    router (GATEWAY, network 5, MACs 0A and 0B) asked with the same invoke id
+    at once and answering in reverse order, an I-Am relayed by the router
+    (0A is device 3001) and one forwarded by a BBMD (PLC2 is device 4001), a
+    segmented request (three segments) refused, a segmented answer, a
+    client's Abort of a segmented answer, and a device that never answers
+    one request sent three times (one 10)."""
+    cap = Capture()
+    ws, dev, dev2, router = HMI, PLC1, PLC2, GATEWAY
+
+    def send(src, dst, payload, gap=0.2):
+        cap.udp(src, BACNET, dst, BACNET, payload, gap)
+
+    # I-Am of device 3001 behind the router, and of 4001 through a BBMD.
+    send(router, BROADCAST, bvlc(npdu(bac_i_am(3001), snet=5, sadr=b"\x0a"), 0x0B))
+    send(BBMD, BROADCAST, bvlc(npdu(bac_i_am(4001)), 0x04, bytes(map(int, dev2.split("."))) + struct.pack(">H", BACNET)))
+    # The same invoke id to two routed devices; answers in reverse order.
+    send(ws, router, bvlc(npdu(bac_confirmed(1, 12, bac_read_property(0, 3, 85)), dnet=5, dadr=b"\x0a", reply=True)))
+    send(ws, router, bvlc(npdu(bac_confirmed(1, 15, bac_read_property(1, 2, 85) + b"\x3e\x44\x41\xa0\x00\x00\x3f"),
+                              dnet=5, dadr=b"\x0b", reply=True)), 0.01)
+    send(router, ws, bvlc(npdu(bytes([0x60, 1, 0x07]), snet=5, sadr=b"\x0b")), 0.05)   # too-many-arguments
+    send(router, ws, bvlc(npdu(bac_error(1, 12, 1, 31), snet=5, sadr=b"\x0a")), 0.01)  # unknown-object
+    # A segmented writeProperty (an octet string of 300 bytes), refused.
+    value = b"\x3e\x65\xfe\x01\x2c" + bytes(range(256)) + bytes(44) + b"\x3f"
+    params = bac_objid(0x0C, 40, 1) + bytes([0x19, 85]) + value
+    chunks = [params[i:i + 120] for i in range(0, len(params), 120)]
+    for seq, chunk in enumerate(chunks):
+        send(ws, dev, bvlc(npdu(bac_confirmed(2, 15, chunk, (seq, seq < len(chunks) - 1)), reply=True)), 0.01)
+        if seq == 0:
+            send(ws, dev, bvlc(npdu(bac_confirmed(2, 15, chunk, (0, True)), reply=True)), 0.01)  # sent twice
+        send(dev, ws, bvlc(npdu(bytes([0x41, 2, seq, 4]))), 0.01)   # SegmentACK from the server
+    send(dev, ws, bvlc(npdu(bac_error(2, 15, 3, 20))), 0.02)          # resources / no-space-to-write-property
+    # A segmented ComplexACK (object-list in two segments): no error.
+    send(ws, dev, bvlc(npdu(bac_confirmed(3, 12, bac_read_property(8, 1001, 76)), reply=True)))
+    objs = b"".join(bac_objid(0xC4, 0, i) for i in range(60))
+    ack = bac_objid(0x0C, 8, 1001) + bytes([0x19, 76, 0x3e]) + objs + b"\x3f"
+    send(dev, ws, bvlc(npdu(bytes([0x3C, 3, 0, 2, 12]) + ack[:200])), 0.01)
+    send(dev, ws, bvlc(npdu(bytes([0x38, 3, 1, 2, 12]) + ack[200:])), 0.01)
+    send(ws, dev, bvlc(npdu(bytes([0x40, 3, 1, 2]))), 0.01)           # SegmentACK from the client
+    # The client aborts a segmented answer it cannot take (buffer-overflow).
+    send(ws, dev, bvlc(npdu(bac_confirmed(4, 12, bac_read_property(8, 1001, 76)), reply=True)))
+    send(dev, ws, bvlc(npdu(bytes([0x3C, 4, 0, 2, 12]) + ack[:200])), 0.01)
+    send(ws, dev, bvlc(npdu(bytes([0x70, 4, 0x01]))), 0.01)
+    # Device 4001: out of resources, then silent: one request sent three times.
+    send(ws, dev2, bvlc(npdu(bac_confirmed(5, 12, bac_read_property(2, 1, 85)), reply=True)))
+    send(dev2, ws, bvlc(npdu(bytes([0x71, 5, 0x09]))), 0.01)
+    for _ in range(3):
+        send(ws, dev2, bvlc(npdu(bac_confirmed(6, 12, bac_read_property(2, 1, 85)), reply=True)), 3.0)
+    send(ws, BROADCAST, bvlc(npdu(bytes([0x10, 0x08])), 0x0B), 6.0)   # a Who-Is, 12 s on
+    return cap
+
+
 CASES = [
     ("modbus-exceptions", modbus_exceptions),
     ("modbus-pipelined", modbus_pipelined),
@@ -855,6 +955,7 @@ CASES = [
     ("fins-udp-errors", fins_udp_errors),
     ("fins-udp-plc-initiated", fins_udp_plc_initiated),
     ("fins-tcp-errors", fins_tcp_errors),
+    ("bacnet-routed-segmented", bacnet_routed_segmented),
 ]
 
 

@@ -11,4 +11,5 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 "$HERE/coap-libcoap.sh"
 "$HERE/tls-openssl.sh"
 "$HERE/enip-npm.sh"
+"$HERE/bacnet-npm.sh"
 "$HERE/s7-snap7.sh"
