@@ -1,0 +1,135 @@
+// ua_client.js — OPC UA client scenarios built on the npm package node-opcua,
+// for tests/gen/real/opcua-npm.sh.  Each scenario is its own connection.
+//
+// Usage: node ua_client.js URL PKI_DIR SCENARIO...
+//   read-unknown    read of ns=1;s=NoSuchNode and ns=1;s=Setpoint  (BadNodeIdUnknown, 1 of 2)
+//   write-readonly  write of ns=1;s=SerialNumber                   (BadNotWritable)
+//   wrong-password  ActivateSession as operator with a wrong password
+//   anonymous       ActivateSession with an anonymous token (refused by policy)
+//   unknown-method  Call of ns=1;s=Pump.Stop on ns=1;s=Pump        (no such method)
+//   too-many        three sessions at once, the server allows two  (BadTooManySessions)
+//   untrusted       SignAndEncrypt with a certificate the server does not trust
+//   encrypted       a SignAndEncrypt session (trusted certificate) reading Setpoint
+//   kill-me         Call of ns=1;s=Pump.Start, which the server never answers
+'use strict';
+const path = require('path');
+const opcua = require('node-opcua');
+
+const [URL, PKI] = [process.argv[2], process.argv[3]];
+const SCENARIOS = process.argv.slice(4);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function log(...a) {
+	console.log(new Date().toISOString(), 'client', ...a);
+}
+
+const USER = { type: opcua.UserTokenType.UserName, userName: 'operator', password: 'secret' };
+
+async function client(certName, secure, policy) {
+	const opts = {
+		applicationName: 'x1367-client-' + certName,
+		endpointMustExist: false,
+		connectionStrategy: { maxRetry: 0, initialDelay: 100, maxDelay: 200 },
+		requestedSessionTimeout: 60000,
+		defaultSecureTokenLifetime: 600000,
+	};
+	if (secure) {
+		Object.assign(opts, {
+			securityMode: opcua.MessageSecurityMode.SignAndEncrypt,
+			securityPolicy: policy || opcua.SecurityPolicy.Basic256Sha256,
+			clientCertificateManager: new opcua.OPCUACertificateManager({
+				rootFolder: path.join(PKI, certName + '-pki'),
+				automaticallyAcceptUnknownCertificate: true,
+			}),
+		});
+	} else {
+		Object.assign(opts, { securityMode: opcua.MessageSecurityMode.None, securityPolicy: opcua.SecurityPolicy.None });
+	}
+	const c = opcua.OPCUAClient.create(opts);
+	await c.connect(URL);
+	return c;
+}
+
+async function withSession(identity, fn, certName = 'plain', secure = false, policy = undefined) {
+	const c = await client(certName, secure, policy);
+	if (identity.type === opcua.UserTokenType.Anonymous) {
+		// The server offers no anonymous token policy, and node-opcua's client
+		// would not even ask: offer one here, so that the server is the one
+		// that refuses.
+		const orig = c.createUserIdentityToken;
+		c.createUserIdentityToken = function (context, info, cb) {
+			const tokens = context.endpoint.userIdentityTokens || [];
+			context.endpoint.userIdentityTokens = tokens.concat([new opcua.UserTokenPolicy({
+				policyId: 'anonymous', tokenType: opcua.UserTokenType.Anonymous })]);
+			return orig.call(this, context, info, cb);
+		};
+	}
+	try {
+		const s = await c.createSession(identity);
+		try { await fn(s); } finally { await s.close().catch(() => {}); }
+	} catch (e) {
+		log('  error:', e.message.split('\n')[0]);
+	} finally {
+		await c.disconnect().catch(() => {});
+	}
+}
+
+const V = opcua.AttributeIds.Value;
+
+const scenarios = {
+	'read-unknown': () => withSession(USER, async (s) => {
+		const r = await s.read([{ nodeId: 'ns=1;s=NoSuchNode', attributeId: V }, { nodeId: 'ns=1;s=Setpoint', attributeId: V }]);
+		log('  read:', r.map((d) => d.statusCode.name).join(', '));
+	}),
+	'write-readonly': () => withSession(USER, async (s) => {
+		const r = await s.write({ nodeId: 'ns=1;s=SerialNumber', attributeId: V,
+			value: { value: { dataType: opcua.DataType.String, value: 'forged' } } });
+		log('  write:', r.name);
+	}),
+	'wrong-password': () => withSession({ ...USER, password: 'guess' }, async () => {}),
+	'anonymous': () => withSession({ type: opcua.UserTokenType.Anonymous }, async () => {}),
+	'unknown-method': () => withSession(USER, async (s) => {
+		const r = await s.call({ objectId: 'ns=1;s=Pump', methodId: 'ns=1;s=Pump.Stop', inputArguments: [] });
+		log('  call:', r.statusCode.name);
+	}),
+	'too-many': async () => {
+		const cs = [];
+		for (let i = 0; i < 3; i++) {
+			const c = await client('plain', false);
+			cs.push(c);
+			try {
+				await c.createSession(USER);
+				log('  session', i + 1, 'open');
+			} catch (e) {
+				log('  session', i + 1, 'refused:', e.message.split('\n')[0]);
+			}
+		}
+		for (const c of cs)
+			await c.disconnect().catch(() => {});
+	},
+	'untrusted': () => withSession(USER, async () => {}, 'untrusted', true),
+	'encrypted': () => withSession(USER, async (s) => {
+		const r = await s.read({ nodeId: 'ns=1;s=Setpoint', attributeId: V });
+		log('  read:', r.statusCode.name, r.value.value);
+		const r2 = await s.read({ nodeId: 'ns=1;s=NoSuchNode', attributeId: V });
+		log('  read unknown (encrypted):', r2.statusCode.name);
+	}, 'trusted', true),
+	'kill-me': async () => {
+		const c = await client('plain', false);
+		const s = await c.createSession(USER);
+		log('  calling Pump.Start (the server will be killed)');
+		s.call({ objectId: 'ns=1;s=Pump', methodId: 'ns=1;s=Pump.Start', inputArguments: [] })
+			.then((r) => log('  call answered', r.statusCode.name), (e) => log('  call failed:', e.message.split('\n')[0]));
+		await sleep(30000);
+		process.exit(0);
+	},
+};
+
+(async () => {
+	for (const name of SCENARIOS) {
+		log('scenario', name);
+		await scenarios[name]().catch((e) => log('  error:', e.message.split('\n')[0]));
+		await sleep(1000);
+	}
+	process.exit(0);
+})();
