@@ -9,18 +9,46 @@
 //   unknown-method  Call of ns=1;s=Pump.Stop on ns=1;s=Pump        (no such method)
 //   too-many        three sessions at once, the server allows two  (BadTooManySessions)
 //   untrusted       SignAndEncrypt with a certificate the server does not trust
+//   policy-rejected raw OPN naming SecurityPolicy#Basic128, which the server lacks
+//   bad-type        raw chunk of message type "XYZ" after the HEL
 //   encrypted       a SignAndEncrypt session (trusted certificate) reading Setpoint
 //   kill-me         Call of ns=1;s=Pump.Start, which the server never answers
 'use strict';
 const path = require('path');
 const opcua = require('node-opcua');
 
-const [URL, PKI] = [process.argv[2], process.argv[3]];
+const [ENDPOINT, PKI] = [process.argv[2], process.argv[3]];
 const SCENARIOS = process.argv.slice(4);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function log(...a) {
 	console.log(new Date().toISOString(), 'client', ...a);
+}
+
+// Raw UA TCP, for what node-opcua's client would never send: a HEL, then `next`
+// (a Buffer); logs what the server answers, then hangs up.
+function raw(next) {
+	const net = require('net');
+	const u = new URL(ENDPOINT.replace('opc.tcp:', 'http:'));
+	return new Promise((resolve) => {
+		const sock = net.connect(parseInt(u.port, 10), u.hostname);
+		const str = (v) => { const b = Buffer.alloc(4 + Buffer.byteLength(v)); b.writeInt32LE(Buffer.byteLength(v)); b.write(v, 4); return b; };
+		const chunk = (type, body) => { const h = Buffer.alloc(8); h.write(type + 'F'); h.writeUInt32LE(8 + body.length, 4); return Buffer.concat([h, body]); };
+		const hel = Buffer.alloc(20);
+		hel.writeUInt32LE(0, 0);
+		[65536, 65536, 0, 0].forEach((v, i) => hel.writeUInt32LE(v, 4 + 4 * i));
+		let step = 0;
+		sock.on('connect', () => sock.write(chunk('HEL', Buffer.concat([hel, str(ENDPOINT)]))));
+		sock.on('data', (d) => {
+			log('  server:', d.subarray(0, 3).toString(), d.length >= 12 && d.subarray(0, 3).toString() === 'ERR' ? '0x' + d.readUInt32LE(8).toString(16) : '');
+			if (step++ === 0)
+				sock.write(next(chunk, str));
+		});
+		const done = () => { sock.destroy(); resolve(); };
+		sock.on('close', done);
+		sock.on('error', done);
+		setTimeout(done, 3000);
+	});
 }
 
 const USER = { type: opcua.UserTokenType.UserName, userName: 'operator', password: 'secret' };
@@ -46,7 +74,7 @@ async function client(certName, secure, policy) {
 		Object.assign(opts, { securityMode: opcua.MessageSecurityMode.None, securityPolicy: opcua.SecurityPolicy.None });
 	}
 	const c = opcua.OPCUAClient.create(opts);
-	await c.connect(URL);
+	await c.connect(ENDPOINT);
 	return c;
 }
 
@@ -107,6 +135,20 @@ const scenarios = {
 		for (const c of cs)
 			await c.disconnect().catch(() => {});
 	},
+	// An OPN naming Basic128, a policy the server does not offer.
+	'policy-rejected': () => raw((chunk, str) => {
+		const nul = Buffer.from([0xff, 0xff, 0xff, 0xff]);
+		const u32 = (v) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
+		const body = Buffer.concat([
+			Buffer.from([0x01, 0x00, 0xbe, 0x01]),           // OpenSecureChannelRequest (446)
+			Buffer.from([0x00, 0x00]), Buffer.alloc(8), u32(1), u32(0), nul, u32(10000), Buffer.from([0, 0, 0]),
+			u32(0), u32(0), u32(1), nul, u32(600000),        // version, Issue, mode None, nonce, lifetime
+		]);
+		return chunk('OPN', Buffer.concat([u32(0), str('http://opcfoundation.org/UA/SecurityPolicy#Basic128'),
+			nul, nul, u32(1), u32(1), body]));
+	}),
+	// A chunk of a message type UA TCP does not have.
+	'bad-type': () => raw((chunk) => chunk('XYZ', Buffer.alloc(16))),
 	'untrusted': () => withSession(USER, async () => {}, 'untrusted', true),
 	'encrypted': () => withSession(USER, async (s) => {
 		const r = await s.read({ nodeId: 'ns=1;s=Setpoint', attributeId: V });
