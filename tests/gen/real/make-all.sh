@@ -10,3 +10,4 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 "$HERE/mqtt-mosquitto.sh"
 "$HERE/coap-libcoap.sh"
 "$HERE/tls-openssl.sh"
+"$HERE/opcua-npm.sh"
