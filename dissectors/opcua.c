@@ -1645,7 +1645,7 @@ static void one_chunk(x1367_ctx *ctx, struct ua_state *st, const struct x1367_pa
 		msg_ids(p, &m.chan, &m.rid);
 		m.body = p + MSG_HDR;
 		m.body_len = n - MSG_HDR;
-		if (h->chunk == 'C') {         /* the head of a message too big to hold */
+		if (h->chunk == 'C' && truncated) {   /* the head of a message too big to hold */
 			st->drop_valid[dir] = 1;
 			st->drop_rid[dir] = m.rid;
 		}
@@ -1706,18 +1706,21 @@ static void join_group(x1367_ctx *ctx, struct ua_state *st, const struct x1367_p
 		api->event(ctx, EV_TRUNCATED);
 		return;
 	}
-	size_t off = 0, o = 0;
+	size_t off = 0, o = 0, last = 0;
 	for (unsigned i = 0; i < g->chunks; i++) {
 		size_t size = (size_t)p[off + 4] | (size_t)p[off + 5] << 8 | (size_t)p[off + 6] << 16 |
 			      (size_t)p[off + 7] << 24;
+		last = o;
 		memcpy(body + o, p + off + MSG_HDR, size - MSG_HDR);
 		o += size - MSG_HDR;
 		m.last_chunk = p[off + 3];
 		off += size;
 	}
 	msg_ids(p, &m.chan, &m.rid);
-	m.body = body;
-	m.body_len = o;
+	/* An Abort chunk's body is its own: Error and Reason, not the
+	 * continuation of the chunks before it. */
+	m.body = m.last_chunk == 'A' ? body + last : body;
+	m.body_len = m.last_chunk == 'A' ? o - last : o;
 	if (m.truncated) {
 		api->event(ctx, EV_TRUNCATED);
 		st->drop_valid[dir] = 1;

@@ -522,3 +522,48 @@ Test(opcua, probe_claims_a_hel_on_another_port)
 	h.b[8] = 1;                            /* protocol version 1 */
 	cr_assert_eq(d->probe(h.b, h.n, X1367_TO_SERVER), X1367_PROBE_NO);
 }
+
+/* Detection by content: a HEL on a port no dissector owns. */
+Test(opcua, hel_on_another_port_is_found_by_probe)
+{
+	static const char *const nodes[] = {"A"};
+	static const uint32_t codes[] = {0x80340000u};
+	struct run r;
+	struct conn c;
+	run_start_with(&r, X1367_DISSECTOR_ENTRY());
+	conn_open_at(&c, &r, CLI, SRV, 50000, 48010, T0);
+	handshake(&c);
+	cpk(&c, msg('F', 5, read_request(9, nodes, 1)));
+	spk(&c, msg('F', 5, read_response(9, 0, codes, 1)));
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Error Code", "31");
+	expect_str(r.records[0], "Description.Responder Port", "48010");
+	run_free(&r);
+}
+
+/* A response the server gives up on after two chunks: the Abort chunk's
+ * own Error is the code, paired with the request. */
+Test(opcua, abort_chunk_after_intermediate_chunks)
+{
+	static const char *const nodes[] = {"A"};
+	static const uint32_t codes[] = {0};
+	struct run r;
+	struct conn c;
+	start(&r, &c);
+	handshake(&c);
+	cpk(&c, msg('F', 5, read_request(9, nodes, 1)));
+	struct pk first = *read_response(9, 0, codes, 1), wire = {.n = 0}, ab = {.n = 0};
+	bytes(&wire, msg('C', 5, &first));
+	u32(&ab, 0x80B90000u);                         /* BadResponseTooLarge */
+	str(&ab, "too large");
+	bytes(&wire, msg('A', 5, &ab));
+	spk(&c, &wire);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1);
+	expect_str(r.records[0], "Error Code", "42");
+	expect_str(r.records[0], "Description.Response", "Abort chunk");
+	expect_str(r.records[0], "Description.Reason", "too large");
+	expect_str(r.records[0], "Description.Service", "Read");
+	run_free(&r);
+}
