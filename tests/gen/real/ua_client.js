@@ -3,6 +3,8 @@
 //
 // Usage: node ua_client.js URL PKI_DIR SCENARIO...
 //   read-unknown    read of ns=1;s=NoSuchNode and ns=1;s=Setpoint  (BadNodeIdUnknown, 1 of 2)
+//   browse-unknown  browse of i=85 (Objects) and ns=1;s=NoSuchNode         (BadNodeIdUnknown, 1 of 2)
+//   monitor-unknown CreateMonitoredItems on Setpoint, NoSuchNode, Gone       (BadNodeIdUnknown, 2 of 3)
 //   write-readonly  write of ns=1;s=SerialNumber                   (BadNotWritable)
 //   wrong-password  ActivateSession as operator with a wrong password
 //   anonymous       ActivateSession with an anonymous token (refused by policy)
@@ -108,6 +110,22 @@ const scenarios = {
 	'read-unknown': () => withSession(USER, async (s) => {
 		const r = await s.read([{ nodeId: 'ns=1;s=NoSuchNode', attributeId: V }, { nodeId: 'ns=1;s=Setpoint', attributeId: V }]);
 		log('  read:', r.map((d) => d.statusCode.name).join(', '));
+	}),
+	'browse-unknown': () => withSession(USER, async (s) => {
+		const r = await s.browse(['i=85', 'ns=1;s=NoSuchNode']);
+		log('  browse:', r.map((b) => b.statusCode.name + '/' + (b.references || []).length).join(', '));
+	}),
+	// Raw service calls: no ClientSubscription, so no Publish requests either.
+	'monitor-unknown': () => withSession(USER, async (s) => {
+		const sub = await s.createSubscription({ requestedPublishingInterval: 1000, requestedLifetimeCount: 60,
+			requestedMaxKeepAliveCount: 10, maxNotificationsPerPublish: 10, publishingEnabled: true, priority: 1 });
+		const item = (nodeId, h) => ({ itemToMonitor: { nodeId, attributeId: V }, monitoringMode: opcua.MonitoringMode.Reporting,
+			requestedParameters: { clientHandle: h, samplingInterval: 1000, queueSize: 1, discardOldest: true } });
+		const r = await s.createMonitoredItems({ subscriptionId: sub.subscriptionId,
+			timestampsToReturn: opcua.TimestampsToReturn.Both,
+			itemsToCreate: [item('ns=1;s=Setpoint', 1), item('ns=1;s=NoSuchNode', 2), item('ns=1;s=Gone', 3)] });
+		log('  monitor:', r.results.map((x) => x.statusCode.name).join(', '));
+		await s.deleteSubscriptions({ subscriptionIds: [sub.subscriptionId] });
 	}),
 	'write-readonly': () => withSession(USER, async (s) => {
 		const r = await s.write({ nodeId: 'ns=1;s=SerialNumber', attributeId: V,
