@@ -52,6 +52,18 @@
  * Unique IDs: the responder's IP address (one OPC UA server per host in
  * practice); the endpoint URL the client's HEL named goes into
  * Description.
+ *
+ * Detection: port 4840, and on any other port the probe: a connection
+ * whose client speaks first with a HEL (protocol version 0, its size
+ * matching its EndpointUrl, the URL "opc.*") is OPC UA whatever the port
+ * (servers on 48010, 62541, 4855, ... are common).  The engine asks the
+ * probe for flows no port claims (docs/ARCHITECTURE.md, detection).
+ *
+ * Not judged, on purpose: requests on an encrypted channel open no
+ * transaction (their RequestId is encrypted too), so a server that dies
+ * under SignAndEncrypt gives no "10"; a Reverse Hello (RHE) connection,
+ * where the server dials out, is only counted ("reverse_hello"): the
+ * engine's client/server sides are then the wrong way round.
  */
 #include <stdint.h>
 #include <stdio.h>
