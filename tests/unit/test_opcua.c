@@ -1,6 +1,7 @@
 /* The OPC UA plugin, through the whole engine: frames in, records out. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "helpers.h"
 
@@ -565,5 +566,106 @@ Test(opcua, abort_chunk_after_intermediate_chunks)
 	expect_str(r.records[0], "Description.Response", "Abort chunk");
 	expect_str(r.records[0], "Description.Reason", "too large");
 	expect_str(r.records[0], "Description.Service", "Read");
+	run_free(&r);
+}
+
+/* Every Bad code rules/opcua.map names, as a ServiceFault: one record
+ * each, with the table's X.1367 code, and the plugin's own name for the
+ * code is the one the table gives (the two lists are one list). */
+Test(opcua, every_bad_code_of_the_table_maps_and_is_named_alike)
+{
+	static const char *const nodes[] = {"A"};
+	static struct {
+		uint32_t code;
+		char x1367[8], name[80];
+	} rows[300];
+	size_t n = 0;
+	char path[512], line[512];
+	const char *top = getenv("top_srcdir");
+	snprintf(path, sizeof(path), "%s/rules/opcua.map", top ? top : ".");
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f, "%s", path);
+	while (fgets(line, sizeof(line), f) && n < 300) {
+		char vendor[32], x[8], name[80];
+		if (sscanf(line, "opcua %31s %7s %79s", vendor, x, name) != 3 || strlen(vendor) != 8 ||
+		    strchr(vendor, '/') || !strcmp(x, "-"))
+			continue;
+		uint32_t code = (uint32_t)strtoul(vendor, NULL, 16);
+		if (code & 0xFFFF)             /* the ActivateSession context row */
+			continue;
+		rows[n].code = code;
+		snprintf(rows[n].x1367, sizeof(rows[n].x1367), "%s", x);
+		snprintf(rows[n].name, sizeof(rows[n].name), "%s", name);
+		n++;
+	}
+	fclose(f);
+	cr_assert_gt(n, 200, "only %zu Bad rows", n);
+	cr_assert_leq(n, RUN_MAX_RECORDS);
+
+	struct run r;
+	struct conn c;
+	start(&r, &c);
+	handshake(&c);
+	for (size_t i = 0; i < n; i++) {
+		cpk(&c, msg('F', (uint32_t)(10 + i), read_request((uint32_t)i, nodes, 1)));
+		spk(&c, msg('F', (uint32_t)(10 + i), service_fault((uint32_t)i, rows[i].code | 0x0400)));
+	}
+	run_finish(&r);
+	cr_assert_eq(r.n_records, n);
+	for (size_t i = 0; i < n; i++) {
+		char want[128];
+		snprintf(want, sizeof(want), "%s (0x%08X)", rows[i].name, rows[i].code | 0x0400);
+		expect_str(r.records[i], "Error Code", rows[i].x1367);
+		expect_str(r.records[i], "Description.StatusCode", want);
+	}
+	run_free(&r);
+}
+
+static struct pk *activate_request(uint32_t handle, const char *user, const char *password)
+{
+	static struct pk b;
+	struct pk tok = {.n = 0};
+	b.n = 0;
+	type_id(&b, 467);
+	request_header(&b, handle);
+	str(&b, NULL);                 /* client signature */
+	str(&b, NULL);
+	u32(&b, 0);                    /* software certificates */
+	u32(&b, 0);                    /* locale ids */
+	str(&tok, "username_basic256");
+	str(&tok, user);
+	str(&tok, password);
+	str(&tok, NULL);               /* encryption algorithm */
+	type_id(&b, 324);              /* UserNameIdentityToken */
+	u8(&b, 1);
+	u32(&b, (uint32_t)tok.n);
+	bytes(&b, &tok);
+	str(&b, NULL);                 /* user token signature */
+	str(&b, NULL);
+	return &b;
+}
+
+/* BadUserAccessDenied: a refused identity when it answers ActivateSession
+ * (20, vendor code 801F01D3), a refused operation anywhere else (23). */
+Test(opcua, user_access_denied_depends_on_the_service)
+{
+	static const char *const nodes[] = {"A"};
+	struct run r;
+	struct conn c;
+	start(&r, &c);
+	handshake(&c);
+	cpk(&c, msg('F', 5, activate_request(4, "bob", "hunter2")));
+	spk(&c, msg('F', 5, service_fault(4, 0x801F0000u)));
+	cpk(&c, msg('F', 6, read_request(5, nodes, 1)));
+	spk(&c, msg('F', 6, service_fault(5, 0x801F0000u)));
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 2);
+	expect_str(r.records[0], "Error Code", "20");
+	expect_str(r.records[0], "Description.Vendor Code", "801F01D3");
+	expect_str(r.records[0], "Description.Identity Token", "UserName");
+	expect_str(r.records[0], "Description.User Name", "bob");
+	cr_assert_null(strstr(r.records[0], "hunter2"), "the password leaked: %s", r.records[0]);
+	expect_str(r.records[1], "Error Code", "23");
+	expect_str(r.records[1], "Description.Vendor Code", "801F0000");
 	run_free(&r);
 }
