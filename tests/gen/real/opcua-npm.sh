@@ -61,7 +61,7 @@ netns_spawn 1 "$LOGDIR/server.log" env UA_HOST="$SRV" node ua_server.js "$PKI"
 SRV_PID=$NETNS_LAST_PID
 wait_listening "$LOGDIR/server.log"
 netns_exec 2 node ua_client.js "$URL" "$PKI" read-unknown browse-unknown monitor-unknown write-readonly wrong-password anonymous \
-	unknown-method too-many policy-rejected bad-type untrusted encrypted >"$LOGDIR/client.log" 2>&1 || true
+	unknown-method too-many policy-rejected forged-cert bad-type untrusted encrypted >"$LOGDIR/client.log" 2>&1 || true
 netns_spawn 2 "$LOGDIR/client-kill.log" node ua_client.js "$URL" "$PKI" kill-me
 CLI_PID=$NETNS_LAST_PID
 for _ in $(seq 300); do

@@ -12,6 +12,7 @@
 //   too-many        three sessions at once, the server allows two  (BadTooManySessions)
 //   untrusted       SignAndEncrypt with a certificate the server does not trust
 //   policy-rejected raw OPN naming SecurityPolicy#Basic128, which the server lacks
+//   forged-cert     raw OPN for Basic256Sha256 with a sender certificate that is no certificate
 //   bad-type        raw chunk of message type "XYZ" after the HEL
 //   encrypted       a SignAndEncrypt session (trusted certificate) reading Setpoint
 //   kill-me         Call of ns=1;s=Pump.Start, which the server never answers
@@ -164,6 +165,16 @@ const scenarios = {
 		]);
 		return chunk('OPN', Buffer.concat([u32(0), str('http://opcfoundation.org/UA/SecurityPolicy#Basic128'),
 			nul, nul, u32(1), u32(1), body]));
+	}),
+	// An OPN for Basic256Sha256 whose sender certificate is no certificate (a
+	// forged one, X.1367 Appendix I.2): node-opcua cannot secure its refusal
+	// with it, so it answers with an ERR, visible on the wire.
+	'forged-cert': () => raw((chunk, str) => {
+		const u32 = (v) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
+		const bytes = (n, seed) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 37 + seed) & 0xff));
+		const cert = Buffer.concat([Buffer.from([0x30, 0x82, 0x01, 0x00]), bytes(256, 11)]);
+		return chunk('OPN', Buffer.concat([u32(0), str('http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256'),
+			u32(cert.length), cert, u32(20), bytes(20, 5), bytes(256, 77)]));
 	}),
 	// A chunk of a message type UA TCP does not have.
 	'bad-type': () => raw((chunk) => chunk('XYZ', Buffer.alloc(16))),
