@@ -166,10 +166,14 @@ static enum decode_reason ethertype_chain(struct x1367_reader *r, uint16_t type,
 
 static enum decode_reason link_ethernet(struct x1367_reader *r, struct packet *out, int *ipver)
 {
-	x1367_rd_skip(r, 12);                   /* MAC addresses */
+	const uint8_t *dst = x1367_rd_bytes(r, 6), *src = x1367_rd_bytes(r, 6);
 	uint16_t type = x1367_rd_be16(r);
-	if (!x1367_rd_ok(r))
+	if (!x1367_rd_ok(r) || !dst || !src)
 		return DECODE_TRUNCATED_LINK;
+	/* Kept for the asset table: a MAC names a device on this segment. */
+	memcpy(out->dst_mac, dst, 6);
+	memcpy(out->src_mac, src, 6);
+	out->has_mac = 1;
 	return ethertype_chain(r, type, out, ipver);
 }
 

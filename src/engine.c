@@ -5,11 +5,13 @@
  * stage's logic lives in its own file.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
 #include "addr.h"
+#include "assets.h"
 #include "community_id.h"
 #include "decode.h"
 #include "defrag.h"
@@ -48,6 +50,7 @@ struct engine {
 	const struct rules *rules;
 	struct output *out;
 	struct geoip *geo;
+	const struct assets *assets;   /* --assets, NULL: none */
 
 	struct decoder dec;
 	struct defrag *defrag;
@@ -208,16 +211,55 @@ static void describe_txn(const struct x1367_txn *x, struct txn_description *td)
 		memset(td->kv, 0, sizeof(td->kv));   /* a dissector that lies: use nothing */
 }
 
-static void desc_add_txn(struct desc_builder *b, const struct x1367_txn *x, struct txn_description *td)
+/* The request's fields; td as describe_txn() filled it. */
+static void desc_add_txn(struct desc_builder *b, const struct x1367_txn *x, const struct txn_description *td)
 {
 	const char *k, *v;
 	if (!x)
 		return;
 	for (size_t i = 0; txn_desc_get(x, i, &k, &v); i++)
 		desc_add(b, k, v);
-	describe_txn(x, td);
 	for (size_t i = 0; i < DESC_MAX / 2 && td->kv[i].key; i++)
 		desc_add(b, td->kv[i].key, td->kv[i].value);
+}
+
+/* ---- the operator's asset table (--assets) -------------------------------- */
+
+enum { ROLE_REQUESTER, ROLE_RESPONDER };
+static const char *const asset_keys[2][4] = {
+	{ "Requester Observed ID", "Requester Name", "Requester Location", "Requester Ecosystem" },
+	{ "Responder Observed ID", "Responder Name", "Responder Location", "Responder Ecosystem" },
+};
+
+/* A party the table knows gets the operator's Unique ID; the ID the
+ * sensor saw stays in Description (Observed ID), with the asset's name,
+ * location and ecosystem.  Unknown parties keep the sensor's defaults. */
+static void party_asset(struct engine *e, struct desc_builder *b, int role, struct record_party *p,
+			const struct x1367_addr *a, const uint8_t *mac)
+{
+	const struct asset *as;
+	const char *const *key = asset_keys[role];
+
+	if (!e->assets || !p->present || !(as = assets_find(e->assets, p->unique_id, a, mac)))
+		return;
+	if (p->unique_id && *p->unique_id)
+		desc_add(b, key[0], p->unique_id);
+	p->unique_id = as->unique_id;
+	if (*as->name)
+		desc_add(b, key[1], as->name);
+	if (*as->location)
+		desc_add(b, key[2], as->location);
+	if (*as->ecosystem)
+		desc_add(b, key[3], as->ecosystem);
+}
+
+static void desc_add_assets(struct engine *e, struct desc_builder *b, struct record_input *in,
+			    const struct txn_where *w)
+{
+	party_asset(e, b, ROLE_REQUESTER, &in->requester, &w->requester,
+		    w->has_mac ? w->requester_mac : NULL);
+	party_asset(e, b, ROLE_RESPONDER, &in->responder, &w->responder,
+		    w->has_mac ? w->responder_mac : NULL);
 }
 
 static void emit(struct engine *e, const struct registry_entry *re, struct record_input *in,
@@ -260,6 +302,9 @@ static void where_of_packet(const struct x1367_ctx *c, int response, struct txn_
 	w->responder = response ? p->src : p->dst;
 	w->requester_port = response ? p->dport : p->sport;
 	w->responder_port = response ? p->sport : p->dport;
+	w->has_mac = p->has_mac;
+	memcpy(w->requester_mac, response ? p->dst_mac : p->src_mac, 6);
+	memcpy(w->responder_mac, response ? p->src_mac : p->dst_mac, 6);
 }
 
 /* ---- the API dissectors call -------------------------------------------- */
@@ -316,7 +361,8 @@ static void api_txn_answered(x1367_ctx *c, x1367_txn *x)
  * transaction, or both (the bundled dissectors raise the event and then
  * report the error of that same response).  Within one parse call, a
  * report finds the response already counted by an event not yet matched
- * by a report. */
+ * by a report.  A report flagged X1367_REPORT_UNSOLICITED expected no
+ * request: it counts in unsolicited_reports instead (api_report). */
 static void count_unsolicited(x1367_ctx *c, int from_report)
 {
 	if (from_report && c->unsolicited_pending) {
@@ -338,12 +384,15 @@ static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 	struct txn_where w;
 	char req_uid[ADDR_STR_MAX];
 
-	if (!rep || rep->struct_size < sizeof(*rep)) {
-		/* A dissector's bug, not the device's error: counted, never
-		 * guessed into a record. */
+	/* Smaller than ABI 1.0's struct (everything before flags): a
+	 * dissector's bug, not the device's error: counted, never guessed
+	 * into a record.  A 1.0 to 1.3 plugin's struct ends before flags. */
+	if (!rep || rep->struct_size < offsetof(struct x1367_report, flags)) {
 		pstats(e, c->re)->reports_rejected++;
 		return;
 	}
+	uint32_t flags = X1367_HAS_FIELD(rep, flags) ? rep->flags : 0;
+	int on_its_own = !rep->txn && (flags & X1367_REPORT_UNSOLICITED);
 	/* Which code, or none: rules.c decides; here it is counted and wired. */
 	rules_map(e->rules, c->re->d->name, rep->vendor_code, rep->txn != NULL, &v);
 	if (v.outcome == RULES_UNMAPPED)
@@ -356,7 +405,9 @@ static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 	/* An error answer is an answer: the device is not silent. */
 	if (rep->responder_uid)
 		silence_heard(e->silence, c->re, rep->responder_uid, &c->pkt->src, c->xp.ts_usec);
-	if (!rep->txn)
+	if (on_its_own)
+		pstats(e, c->re)->unsolicited_reports++;
+	else if (!rep->txn)
 		count_unsolicited(c, 1);
 	addr_format(&w.requester, req_uid, sizeof(req_uid));
 
@@ -370,13 +421,17 @@ static void api_report(x1367_ctx *c, const struct x1367_report *rep)
 	in.responder = (struct record_party){1, rep->responder_uid ? rep->responder_uid : "",
 					     rep->response, rep->response_len, rep->response_len};
 	desc_add_where(e, &b, &w);
+	desc_add_assets(e, &b, &in, &w);
+	if (rep->txn)
+		describe_txn(rep->txn, &td);
 	desc_add_txn(&b, rep->txn, &td);
 	for (size_t i = 0; rep->desc && i < rep->n_desc; i++)
 		desc_add(&b, rep->desc[i].key, rep->desc[i].value);
 	desc_add(&b, "Vendor Code", rep->vendor_code);
 	desc_add(&b, "Vendor Meaning", v.meaning);
 	if (!rep->txn)
-		desc_add(&b, "Request", "not seen in the capture");
+		desc_add(&b, "Request", on_its_own ? "none: sent by the device on its own"
+						   : "not seen in the capture");
 	desc_add(&b, "Detail", v.detail);
 	emit(e, c->re, &in, &b);
 }
@@ -447,7 +502,8 @@ static const struct x1367_engine_api engine_api = {
 
 /* ---- records the engine writes by itself --------------------------------- */
 
-/* A request's deadline passed with no answer: "10 No Response". */
+/* A request's deadline passed with no answer: "10 No Response", or "11
+ * Communication Failed" for a request that tests the link itself. */
 static void on_txn_expired(const struct x1367_txn *x, void *arg)
 {
 	struct engine *e = arg;
@@ -461,12 +517,15 @@ static void on_txn_expired(const struct x1367_txn *x, void *arg)
 	memset(&in, 0, sizeof(in));
 	memset(&b, 0, sizeof(b));
 	in.ts_usec = x->deadline_usec;
-	in.error_code = "10";
-	desc_add_where(e, &b, &x->where);
-	desc_add_txn(&b, x, &td);
+	in.error_code = x->flags & X1367_TXN_LINK_TEST ? "11" : "10";
+	describe_txn(x, &td);
 	in.requester = (struct record_party){1, req_uid, x->bytes, x->len, x->wire_len};
 	in.responder = (struct record_party){1, td.uid, NULL, 0, 0};
-	desc_add_fmt(&b, "Detail", "no response within %u ms of the request", re->timeout_ms);
+	desc_add_where(e, &b, &x->where);
+	desc_add_assets(e, &b, &in, &x->where);
+	desc_add_txn(&b, x, &td);
+	desc_add_fmt(&b, "Detail", "no response within %u ms of the %s", re->timeout_ms,
+		     x->flags & X1367_TXN_LINK_TEST ? "link test" : "request");
 	emit(e, re, &in, &b);
 }
 
@@ -494,6 +553,8 @@ static void on_silence(const struct silence_device *d, uint64_t at_usec, void *a
 		desc_add(&b, "Responder Address", addr);
 	}
 	desc_add_fmt(&b, "Responder Port", "%u", d->port);
+	/* The silence table keeps no MAC: address and Unique ID only. */
+	party_asset(e, &b, ROLE_RESPONDER, &in.responder, &d->addr, NULL);
 	desc_add_fmt(&b, "Learned Period", "%.3f s", (double)d->period_usec / 1e6);
 	desc_add(&b, "Last Message", last);
 	desc_add_fmt(&b, "Silent For", "more than %u periods", e->cfg.silence_factor);
@@ -822,6 +883,11 @@ void engine_set_rules(struct engine *e, const struct rules *rules)
 	e->rules = rules;
 }
 
+void engine_set_assets(struct engine *e, const struct assets *assets)
+{
+	e->assets = assets;
+}
+
 uint64_t engine_records(const struct engine *e)
 {
 	return e->records;
@@ -870,7 +936,7 @@ static json_object *decode_json(const struct engine *e)
 }
 
 static json_object *protocols_json(const struct engine *e, uint64_t *parse_errors, uint64_t *unsolicited,
-				   uint64_t *rejected)
+				   uint64_t *on_their_own, uint64_t *rejected)
 {
 	json_object *o = json_object_new_object();
 	for (size_t i = 0; i < e->reg->n; i++) {
@@ -880,6 +946,7 @@ static json_object *protocols_json(const struct engine *e, uint64_t *parse_error
 		add_u64(p, "records", ps->records);
 		add_u64(p, "parse_errors", ps->parse_errors);
 		add_u64(p, "responses_without_request", ps->responses_without_request);
+		add_u64(p, "unsolicited_reports", ps->unsolicited_reports);
 		add_u64(p, "not_errors", ps->not_errors);
 		add_u64(p, "unmapped_codes", ps->unmapped);
 		add_u64(p, "bytes_skipped", ps->bytes_skipped);
@@ -888,6 +955,7 @@ static json_object *protocols_json(const struct engine *e, uint64_t *parse_error
 		json_object_object_add(o, e->reg->e[i].d->name, p);
 		*parse_errors += ps->parse_errors;
 		*unsolicited += ps->responses_without_request;
+		*on_their_own += ps->unsolicited_reports;
 		*rejected += ps->reports_rejected;
 	}
 	return o;
@@ -967,7 +1035,7 @@ void engine_write_stats(const struct engine *e, FILE *fp)
 struct json_object *engine_stats_json(const struct engine *e)
 {
 	json_object *o = json_object_new_object();
-	uint64_t parse_errors = 0, unsolicited = 0, rejected = 0;
+	uint64_t parse_errors = 0, unsolicited = 0, on_their_own = 0, rejected = 0;
 	uint64_t not_decoded = 0;
 
 	for (int r = DECODE_FRAGMENT_HELD + 1; r < DECODE_REASON_COUNT; r++)
@@ -980,9 +1048,10 @@ struct json_object *engine_stats_json(const struct engine *e)
 	add_u64(o, "records", e->records);
 	add_u64(o, "record_errors", e->record_errors);
 	json_object_object_add(o, "records_by_code", names_json(e->by_code.e, e->by_code.n, e->by_code.other));
-	json_object *protos = protocols_json(e, &parse_errors, &unsolicited, &rejected);
+	json_object *protos = protocols_json(e, &parse_errors, &unsolicited, &on_their_own, &rejected);
 	add_u64(o, "parse_errors", parse_errors);
 	add_u64(o, "responses_without_request", unsolicited);
+	add_u64(o, "unsolicited_reports", on_their_own);
 	add_u64(o, "reports_rejected", rejected);
 	add_u64(o, "requests_pending", txn_table_stats(e->txns)->pending);
 	json_object_object_add(o, "transactions", txn_json(e));

@@ -58,6 +58,10 @@ void engine_tick(struct engine *e, uint64_t now_usec);
 void engine_finish(struct engine *e);
 /* Replace the mapping tables (SIGHUP). */
 void engine_set_rules(struct engine *e, const struct rules *rules);
+/* The operator's asset table (assets.h), NULL for none; kept by the
+ * caller, replaced between packets (SIGHUP). */
+struct assets;
+void engine_set_assets(struct engine *e, const struct assets *assets);
 /* One JSON line of statistics, with newline. */
 void engine_write_stats(const struct engine *e, FILE *fp);
 /* The same as a json-c object the caller may extend, then json_object_put. */

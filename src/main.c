@@ -20,12 +20,14 @@
 #include <unistd.h>
 #include "config.h"
 #include "addr.h"
+#include "assets.h"
 #include "capture.h"
 #include "daemon.h"
 #include "engine.h"
 #include "fileio.h"
 #include "inventory.h"
 #include "geoip.h"
+#include "metrics.h"
 #include "options.h"
 #include "paths.h"
 #include "output.h"
@@ -181,6 +183,8 @@ struct setup {
 	struct plugin_set plugins;
 	struct rules *rules;
 	struct geoip *geo;
+	struct assets *assets;         /* --assets, re-read on SIGHUP */
+	struct metrics *metrics;       /* --metrics-listen, live */
 	struct output *out;
 	struct default_paths defaults; /* rules and plugins when no flag names them */
 	const char *rules_dir;         /* --rules, or the default */
@@ -257,11 +261,23 @@ static int configure(struct setup *s, int argc, char **argv)
 	for (size_t i = 0; i < s->opt.n_geoip; i++)
 		if (geoip_open(s->geo, s->opt.geoip[i], gerr))
 			return fail_line("%s", gerr), -1;
+	if (s->opt.assets_file) {
+		char aerr[ASSETS_ERR_LEN];
+		if (!(s->assets = assets_load(s->opt.assets_file, aerr)))
+			return fail_line("%s", aerr), -1;
+	}
 	/* The syslog settings as the run will use them (it opens the
 	 * destinations later, after dropping root): --check-config and the
 	 * run reject the same settings with the same line. */
 	if (syslog_check_config(&s->opt.syslog, serr))
 		return fail_line("%s", serr), -1;
+	if (s->opt.metrics_listen) {
+		char merr[METRICS_ERR_LEN];
+		if (metrics_check_listen(s->opt.metrics_listen, merr))
+			return fail_line("%s", merr), -1;
+		if (s->opt.read_file)
+			return fail_line("%s", "--metrics-listen needs live capture (-i): a replay ends with its file"), -1;
+	}
 	/* Live: the user to become (-u, or x1367ids), asked now rather than
 	 * after the interfaces are open: the outputs are opened as that user. */
 	if (s->opt.n_ifaces) {
@@ -377,6 +393,7 @@ static int replay(struct setup *s)
 		capture_close(cap);
 		return fail_line("%s", err), EXIT_RUNTIME;
 	}
+	engine_set_assets(e, s->assets);
 	if (engine_set_linktype(e, capture_linktype(cap))) {
 		fprintf(stderr, "x1367ids: %s: link type %s (%d) is not supported\n", s->opt.read_file,
 			capture_linktype_name(cap), capture_linktype(cap));
@@ -414,6 +431,26 @@ static uint64_t wall_usec(void)
 	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
 }
 
+/* SIGHUP: the asset table read again, or the old one kept (a table is
+ * loaded whole or not at all). */
+static void reload_assets(struct setup *s, struct engine *e)
+{
+	char err[ASSETS_ERR_LEN];
+	struct assets *fresh;
+
+	if (!s->opt.assets_file)
+		return;
+	if (!(fresh = assets_load(s->opt.assets_file, err))) {
+		fail_line("reload failed: %s; keeping the previous asset table (%zu keys)", err,
+			  assets_count(s->assets));
+		return;
+	}
+	engine_set_assets(e, fresh);
+	assets_free(s->assets);
+	s->assets = fresh;
+	fprintf(stderr, "x1367ids: reloaded %zu asset keys from %s\n", assets_count(fresh), s->opt.assets_file);
+}
+
 /* SIGHUP: new tables from the same directory, or the old ones kept; the
  * -w file reopened (logrotate). */
 static void reload(struct setup *s, struct engine *e)
@@ -434,14 +471,15 @@ static void reload(struct setup *s, struct engine *e)
 		rules_report_shadowed(fresh, warn_line, NULL);
 		fprintf(stderr, "x1367ids: reloaded %zu mapping rows\n", rules_count(fresh));
 	}
+	reload_assets(s, e);
 	if (output_reopen(s->out))
 		fail_line("reopening %s failed: %s", s->opt.write_file ? "-w" : "outputs",
 			  s->opt.write_file ? output_last_error() : strerror(errno));
 }
 
 /* The engine's statistics plus each interface's own counters (kernel and
- * interface drops: the blind spots). */
-static void write_live_stats(struct engine *e, struct capture *cap, FILE *fp, int to_syslog)
+ * interface drops: the blind spots) and each collector's. */
+static json_object *live_stats_json(struct engine *e, struct capture *cap)
 {
 	struct capture_source_stats cs[CAPTURE_MAX_SOURCES];
 	size_t n = capture_stats(cap, cs, CAPTURE_MAX_SOURCES);
@@ -457,12 +495,37 @@ static void write_live_stats(struct engine *e, struct capture *cap, FILE *fp, in
 	json_object_object_add(o, "capture", c);
 	add_truncated(o, cap);
 	syslog_stats_json(o);
+	return o;
+}
+
+static void write_live_stats(struct engine *e, struct capture *cap, FILE *fp, int to_syslog)
+{
+	json_object *o = live_stats_json(e, cap);
 	const char *line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	fprintf(fp, "%s\n", line);
 	fflush(fp);
 	/* --stats-syslog: the host's own syslog sees the blind spots too. */
 	if (to_syslog)
 		syslog(LOG_DAEMON | LOG_INFO, "statistics %s", line);
+	json_object_put(o);
+}
+
+/* --metrics-listen: the same numbers as the statistics line, plus the
+ * memory in use now, rendered here (between packets, once a second) and
+ * handed to the server thread without a lock (metrics.h). */
+static void publish_metrics(struct metrics *m, struct engine *e, struct capture *cap)
+{
+	json_object *o = live_stats_json(e, cap);
+	long pages = 0, rss = 0;
+	FILE *fp = fopen("/proc/self/statm", "r");
+
+	if (fp) {
+		if (fscanf(fp, "%ld %ld", &pages, &rss) == 2)
+			json_object_object_add(o, "resident_memory_kb",
+					       json_object_new_int64(rss * (sysconf(_SC_PAGESIZE) / 1024)));
+		fclose(fp);
+	}
+	metrics_publish(m, metrics_render(o));
 	json_object_put(o);
 }
 
@@ -489,6 +552,7 @@ static int live_loop(struct setup *s, struct engine *e, struct capture *cap, FIL
 	uint64_t next_stats = wall_usec() + every;
 
 	uint64_t written = engine_records(e);
+	uint64_t next_metrics = 0;
 	int warned = 0;
 
 	while (!atomic_load_explicit(&stop_requested, memory_order_relaxed)) {
@@ -514,6 +578,10 @@ static int live_loop(struct setup *s, struct engine *e, struct capture *cap, FIL
 			next_stats = now + every;
 			write_live_stats(e, cap, *statsfp, s->opt.stats_syslog);
 		}
+		if (s->metrics && now >= next_metrics) {
+			next_metrics = now + 1000000u;
+			publish_metrics(s->metrics, e, cap);
+		}
 	}
 	return 0;
 }
@@ -538,6 +606,9 @@ static int become_daemon(struct setup *s, int *notify)
 	else if (open_syslog(s, serr)) {
 		snprintf(err, sizeof(err), "%s", serr);
 		rc = EXIT_USAGE;
+	} else if (s->metrics && metrics_start(s->metrics, serr)) {
+		snprintf(err, sizeof(err), "%s", serr);
+		rc = EXIT_RUNTIME;
 	}
 	if (rc) {
 		daemon_remove_pid(&s->pid);   /* no pid file of a sensor that never ran */
@@ -566,6 +637,15 @@ static int run_live(struct setup *s)
 	struct capture *cap = capture_open_live(&lo, &why, err);
 	if (!cap)
 		return fail_line("%s", err), why == CAPTURE_USAGE ? EXIT_USAGE : EXIT_RUNTIME;
+	/* Bound now, as root and on the terminal (a port below 1024, a port
+	 * in use: said to whoever starts it); served after the detach. */
+	if (s->opt.metrics_listen) {
+		char merr[METRICS_ERR_LEN];
+		if (!(s->metrics = metrics_bind(s->opt.metrics_listen, merr))) {
+			capture_close(cap);
+			return fail_line("%s", merr), EXIT_RUNTIME;
+		}
+	}
 	struct engine *e = engine_new(&s->opt.engine, &s->reg, s->rules, s->out, s->geo, err);
 	if (!e || capture_check_linktypes(cap, e, err)) {
 		fail_line("%s", err);
@@ -573,9 +653,12 @@ static int run_live(struct setup *s)
 		capture_close(cap);
 		return EXIT_RUNTIME;
 	}
+	engine_set_assets(e, s->assets);
 	if ((rc = become_daemon(s, &notify)) == 0) {
 		daemon_ready(notify, 0, NULL);
 		rc = live_loop(s, e, cap, &statsfp);
+		metrics_stop(s->metrics);   /* no more scrapes once the sensor winds down */
+		s->metrics = NULL;
 		/* Stopping: requests whose deadline passed are reported, the
 		 * rest counted as pending; then the last statistics. */
 		engine_finish(e);
@@ -614,8 +697,11 @@ int main(int argc, char **argv)
 	} else if (s.opt.list_plugins) {
 		rc = list_plugins(&s);
 	} else if (s.opt.check_config) {
-		fprintf(stderr, "x1367ids: configuration ok (%zu dissectors, %zu mapping rows from %s)\n", s.reg.n,
+		fprintf(stderr, "x1367ids: configuration ok (%zu dissectors, %zu mapping rows from %s", s.reg.n,
 			rules_count(s.rules), s.rules_dir);
+		if (s.assets)
+			fprintf(stderr, ", %zu asset keys from %s", assets_count(s.assets), s.opt.assets_file);
+		fputs(")\n", stderr);
 		rc = 0;
 	} else {
 		char serr[SYSLOG_ERR_LEN];
@@ -629,12 +715,14 @@ int main(int argc, char **argv)
 			rc = replay(&s);
 	}
 	syslog_shutdown();
+	metrics_stop(s.metrics);     /* a start that failed after binding */
 	daemon_remove_pid(&s.pid);   /* every way out */
 	if (s.statsfp)
 		fclose(s.statsfp);
 	fileio_out_free(&s.stats_loc);
 	output_free(s.out);
 	geoip_free(s.geo);
+	assets_free(s.assets);
 	rules_free(s.rules);
 	plugins_unload(&s.plugins);
 	options_free(&s.opt);

@@ -18,6 +18,7 @@ enum {
 	OPT_STATS_FILE, OPT_ALLOW_ROOT, OPT_CHROOT, OPT_PID_FILE, OPT_FOREGROUND,
 	OPT_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_CA, OPT_SYSLOG_CERT, OPT_SYSLOG_KEY, OPT_SPOOL_DIR,
 	OPT_QUEUE_SIZE, OPT_SPOOL_MAX_BYTES, OPT_WHEN_FULL, OPT_STATS_SYSLOG,
+	OPT_ASSETS, OPT_METRICS_LISTEN,
 };
 
 static const struct option long_opts[] = {
@@ -70,6 +71,8 @@ static const struct option long_opts[] = {
 	{"spool-max-bytes", required_argument, NULL, OPT_SPOOL_MAX_BYTES},
 	{"when-full", required_argument, NULL, OPT_WHEN_FULL},
 	{"stats-syslog", no_argument, NULL, OPT_STATS_SYSLOG},
+	{"assets", required_argument, NULL, OPT_ASSETS},
+	{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
 	{NULL, 0, NULL, 0},
 };
 
@@ -87,6 +90,8 @@ void options_usage(FILE *fp, const char *rules_dir, const char *plugin_dir)
 	      "      --stats-interval S       statistics line every S seconds, live (default 60, 0 = off)\n"
 	      "      --stats-file PATH        statistics lines to PATH (default standard error)\n"
 	      "      --stats-syslog           statistics lines also to the local syslog (daemon.info)\n"
+	      "      --metrics-listen ADDR:PORT  live: Prometheus metrics at http://ADDR:PORT/metrics\n"
+	      "                               (PORT alone: 127.0.0.1)\n"
 	      "  -u, --user USER              drop to USER after opening interfaces (default x1367ids)\n"
 	      "      --allow-root             keep running as root (live) when no user to drop to\n"
 	      "      --chroot DIR             chroot to DIR after opening interfaces\n"
@@ -109,6 +114,7 @@ void options_usage(FILE *fp, const char *rules_dir, const char *plugin_dir)
 	      "      --reporter-ip ADDR       Reporter address in records (default: first non-loopback)\n"
 	      "      --sensor-name NAME       Description \"Sensor\" (default: host name)\n"
 	      "      --geoip FILE.mmdb        add country/AS of the addresses (repeatable, up to 4)\n"
+	      "      --assets FILE.csv        operator's Unique IDs and asset names (re-read on SIGHUP)\n"
 	      "      --plugin-dir DIR         load dissector plugins (*.so), default %s\n"
 	      "      --disable-plugin NAME    do not use that plugin (repeatable)\n"
 	      "      --request-timeout P=MS   deadline for protocol P's answers (e.g. modbus=5000)\n"
@@ -246,6 +252,8 @@ static int apply(struct options *o, int id, const char *name, const char *v, cha
 		}
 		o->syslog.block_when_full = !strcmp(v, "block");
 		return 0;
+	case OPT_ASSETS: o->assets_file = v; return 0;
+	case OPT_METRICS_LISTEN: o->metrics_listen = v; return 0;
 	case OPT_GEOIP: return add_to(o->geoip, &o->n_geoip, GEOIP_MAX_DBS, v, name, err);
 	case OPT_REQUEST_TIMEOUT:
 		return add_to(o->timeouts, &o->n_timeouts, OPTIONS_MAX_TIMEOUTS, v, name, err);

@@ -22,6 +22,7 @@ struct options {
 	const char *reporter_ip;      /* --reporter-ip, as given */
 	const char *geoip[GEOIP_MAX_DBS];
 	size_t n_geoip;
+	const char *assets_file;      /* --assets */
 	const char *timeouts[OPTIONS_MAX_TIMEOUTS];   /* "modbus=5000" */
 	size_t n_timeouts;
 	const char *plugin_dir;       /* --plugin-dir; NULL: the default */
@@ -35,6 +36,7 @@ struct options {
 	unsigned stats_interval;      /* seconds, 0 = off (default 60) */
 	const char *stats_file;       /* default stderr */
 	int stats_syslog;             /* also to the local syslog daemon */
+	const char *metrics_listen;   /* --metrics-listen ADDR:PORT */
 	const char *user;             /* -u */
 	int allow_root;
 	const char *chroot_dir;

@@ -21,6 +21,8 @@ struct packet {
 	size_t l3_len;              /* IP total length as decoded (bounded by capture) */
 
 	uint32_t vlan;              /* outer VLAN id << 12 | inner id; 0 = untagged */
+	uint8_t has_mac;            /* Ethernet: the MACs below are the frame's */
+	uint8_t src_mac[6], dst_mac[6];   /* for the asset table (assets.h) */
 	struct x1367_addr src, dst;
 	uint8_t l4proto;            /* IPPROTO_TCP or IPPROTO_UDP */
 	uint16_t sport, dport;

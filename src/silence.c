@@ -230,11 +230,14 @@ static uint64_t limit_of(const struct silence *s, const struct silence_device *d
 	return d->last_usec + (uint64_t)s->factor * d->period_usec;
 }
 
-/* One more interval: learn or confirm the period. */
+/* One more interval: learn or confirm the period.  An interval confirms it
+ * when within a quarter of it: clocks and pollers jitter far less, while
+ * devices that speak on events (DNP3 unsolicited responses 0.8-1.8 s
+ * apart, then a 5 s lull) vary more, and their lulls are no silence. */
 static void learn(struct silence_device *d, uint64_t interval)
 {
-	if (d->period_usec && interval >= d->period_usec / 2 &&
-	    interval <= d->period_usec + d->period_usec / 2) {
+	if (d->period_usec && interval >= d->period_usec - d->period_usec / 4 &&
+	    interval <= d->period_usec + d->period_usec / 4) {
 		/* Smooth the estimate: new = 3/4 old + 1/4 sample. */
 		d->period_usec = (3 * d->period_usec + interval) / 4;
 		d->regular++;

@@ -28,6 +28,7 @@ struct proto_stats {
 	uint64_t not_errors;         /* vendor code mapped to "-": no record */
 	uint64_t unmapped;           /* no rule: reported as FF */
 	uint64_t responses_without_request;
+	uint64_t unsolicited_reports; /* reports flagged X1367_REPORT_UNSOLICITED */
 	uint64_t bytes_skipped;      /* dropped to resynchronise */
 	uint64_t reports_rejected;   /* api->report with NULL or a struct too small */
 	struct name_counter events;

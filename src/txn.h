@@ -48,6 +48,8 @@ struct txn_where {
 	uint16_t requester_port, responder_port;
 	uint8_t transport;
 	uint32_t vlan;
+	uint8_t has_mac;                          /* the Ethernet MACs below are known */
+	uint8_t requester_mac[6], responder_mac[6];
 };
 
 /* One open request.  Engine-private: dissectors see x1367_txn only. */

@@ -1,6 +1,7 @@
 #!/bin/sh
 # ThreadSanitizer run: the tests where threads meet (syslog delivery against a
-# real rsyslog; live capture with its signals) on a build with
+# real rsyslog; live capture with its signals; the metrics server's thread)
+# on a build with
 # -fsanitize=thread.  Passes only with zero TSan reports.
 #
 #   sh tests/tsan.sh            (from the top of a source tree; CI: .ci/run)
@@ -31,7 +32,7 @@ if [ ! -f configure.ac ] || [ ! -f src/syslog.c ]; then
 fi
 command -v clang >/dev/null 2>&1 || { echo "tests/tsan.sh: clang is missing (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 jobs=${TSAN_JOBS:-2}
-tests=${TSAN_TESTS:-"tests/syslog/run.sh tests/live/live-vs-replay.sh tests/live/sighup.sh tests/live/privileges.sh"}
+tests=${TSAN_TESTS:-"tests/syslog/run.sh tests/live/live-vs-replay.sh tests/live/sighup.sh tests/live/privileges.sh tests/live/metrics.sh"}
 
 echo "== ThreadSanitizer build (build-tsan/)"
 rm -rf build-tsan && mkdir build-tsan

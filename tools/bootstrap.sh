@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 PACKAGES="build-essential autoconf automake libtool pkg-config python3
 libpcap-dev libndpi-dev libjson-c-dev libmaxminddb-dev libgcrypt20-dev libcriterion-dev
 clang libclang-rt-14-dev tshark tcpreplay iproute2
-librelp-dev libgnutls28-dev rsyslog rsyslog-relp rsyslog-gnutls openssl"
+librelp-dev libgnutls28-dev rsyslog rsyslog-relp rsyslog-gnutls openssl
+libmicrohttpd-dev prometheus curl"
 
 missing=""
 for p in $PACKAGES; do

@@ -14,7 +14,8 @@ For every "11" record it checks the rule of the project's default mappings
 
   notifying device (ECHONET Lite, Responder IP#EOJ): the device sent nothing
   from that object between its last message and the record, more than
-  3 learned periods.
+  3 learned periods; DNP3 (Responder IP#outstation, unsolicited responses):
+  no DNP3 frame at all from that IP address in that time.
 
 Prints one verdict line per record and a total; exit status 1 if any
 record is judged wrong.  tshark 4.0 has no ECHONET Lite dissector: those
@@ -83,6 +84,23 @@ def echonet_events(capture, ips):
     return sent
 
 
+def dnp3_events(capture, uids):
+    """Frames sent per DNP3 outstation "IP#link-address": every DNP3 frame
+    from its IP address counts (a notifier is alive while its node answers
+    anything), so each outstation's list holds its node's frames."""
+    sent = collections.defaultdict(list)
+    by_ip = collections.defaultdict(set)
+    for uid in uids:
+        by_ip[uid.split("#")[0]].add(uid)
+    flt = "dnp3 && (" + " || ".join("ip.src==%s" % ip for ip in sorted(by_ip)) + ")"
+    for t, src in tshark(capture, flt, ["frame.time_epoch", "ip.src"]):
+        for uid in by_ip.get(src, ()):
+            sent[uid].append(float(t))
+    for v in sent.values():
+        v.sort()
+    return sent
+
+
 def is_silence(rec):
     """An Appendix I.3 record: code 11 with no requester (a Modbus 0A
     exception also maps to 11, but answers a request)."""
@@ -138,6 +156,9 @@ def main():
     if by_proto.get("ECHONET Lite"):
         sent = echonet_events(capture, ips(by_proto["ECHONET Lite"]))
         verdicts += [(r, judge_notifier(r, sent)) for r in by_proto.pop("ECHONET Lite")]
+    if by_proto.get("DNP3"):
+        sent = dnp3_events(capture, {r["Responder"]["Unique ID"] for r in by_proto["DNP3"]})
+        verdicts += [(r, judge_notifier(r, sent)) for r in by_proto.pop("DNP3")]
     for proto, rs in by_proto.items():
         verdicts += [(r, (False, "no judge for protocol %s" % proto)) for r in rs]
     good = 0

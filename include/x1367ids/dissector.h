@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 #define X1367_ABI_MAJOR 1
-#define X1367_ABI_MINOR 3
+#define X1367_ABI_MINOR 4
 
 /* 1 when the struct `p` points to, which begins with `uint32_t struct_size`,
  * is large enough to hold `field`: the other side was built with a header
@@ -263,6 +263,11 @@ enum x1367_txn_flags {
 	/* The request does not require an answer: never report it as
 	 * "No Response" (ECHONET Lite SetI, whose answer only comes on refusal). */
 	X1367_TXN_NO_TIMEOUT = 1u << 0,
+	/* ABI 1.4: the request tests the link itself (IEC 104 TESTFR/STARTDT
+	 * act): no answer by the deadline means the connection failed, and the
+	 * engine writes "11 Communication Failed" instead of "10 No Response".
+	 * An older engine ignores the flag and writes 10. */
+	X1367_TXN_LINK_TEST = 1u << 1,
 };
 
 struct x1367_txn_request {
@@ -280,6 +285,17 @@ struct x1367_txn_request {
 
 /* ---- Reports ----------------------------------------------------------- */
 
+enum x1367_report_flags {
+	/* ABI 1.4: the device sent this on its own; no request was expected
+	 * (a DNP3 unsolicited response carrying device trouble).  With txn
+	 * NULL, the engine does not count it in responses_without_request but
+	 * in unsolicited_reports, and the record says "Request": "none: sent
+	 * by the device on its own" instead of "not seen in the capture".
+	 * Ignored when txn is set.  An older engine ignores the flag: a
+	 * response without request, as before. */
+	X1367_REPORT_UNSOLICITED = 1u << 0,
+};
+
 struct x1367_report {
 	uint32_t struct_size;
 	const char *vendor_code;           /* hex, as in the rules table: "02" */
@@ -290,6 +306,8 @@ struct x1367_report {
 	const char *responder_uid;         /* see "Unique IDs" below */
 	const struct x1367_kv *desc;       /* extra Description fields */
 	size_t n_desc;
+	/* ---- ABI 1.4 (an older plugin's report ends above: reads as 0) ---- */
+	uint32_t flags;                    /* enum x1367_report_flags */
 };
 
 /* Unique IDs of responders: one convention, ADDRESS[:PORT][#ID].

@@ -21,8 +21,8 @@ builtins=$(echo "$engine_sources" | grep '^dissectors/' | tr '\n' ' ')
 flags="-std=gnu11 -D_GNU_SOURCE -DX1367_RULES_DIR=\"$top/rules\" -DX1367_PLUGIN_DIR=\"$top/no-plugins\"
 	-DX1367_SBIN_DIR=\"/nowhere/sbin\" -DX1367_BUILD_DIR=\"$out\" -DX1367_SOURCE_DIR=\"$top\"
 	-Iinclude -Isrc -Itests/unit -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
-	$(pkg-config --cflags libpcap libndpi json-c libmaxminddb gnutls relp)"
-libs="$(pkg-config --libs libpcap libndpi json-c libmaxminddb libgcrypt gnutls relp) -ldl -lpthread"
+	$(pkg-config --cflags libpcap libndpi json-c libmaxminddb gnutls relp libmicrohttpd)"
+libs="$(pkg-config --libs libpcap libndpi json-c libmaxminddb libgcrypt gnutls relp libmicrohttpd) -ldl -lpthread"
 
 # The engine once, instrumented for coverage; each harness links it.
 objs=""

@@ -101,14 +101,17 @@ d=$(plugin_dir list good bad_abi clash); cp "$libs/good.so" "$d/good_gw.so"; chm
 rc=$?
 cat "$work/out" >>"$work/err"
 [ $rc -eq 1 ] && ok "--list-plugins exits 1 when a plugin is refused" || ko "--list-plugins exits 1 when a plugin is refused (exit $rc)"
+# The ABI the sensor and these test plugins were built with: the header's.
+abi=$(awk '/#define X1367_ABI_MAJOR/ {ma = $3} /#define X1367_ABI_MINOR/ {mi = $3} END {print "ABI " ma "." mi}' \
+	"$top_srcdir/include/x1367ids/dissector.h")
 want_line() {   # name line
 	grep -qxF "$2" "$work/out" && ok "--list-plugins: $1" || ko "--list-plugins: $1 (no line: $2)"
 }
 want_line "a built-in, the sensor's version, its table" \
-	"$(printf 'modbus\t%s\tABI 1.3\tudp/502 tcp/502\tbuilt-in\t%s/rules/modbus.map (%s rows)' \
-		"$("$sensor" --version | awk '{print $2}')" "$work" "$(grep -c '^modbus ' "$rules/modbus.map")")"
+	"$(printf 'modbus\t%s\t%s\tudp/502 tcp/502\tbuilt-in\t%s/rules/modbus.map (%s rows)' \
+		"$("$sensor" --version | awk '{print $2}')" "$abi" "$work" "$(grep -c '^modbus ' "$rules/modbus.map")")"
 want_line "a plugin without a version, its file and table" \
-	"$(printf 'testgood\t-\tABI 1.3\ttcp/7777\t%s/good.so\t%s/rules/testgood.map (1 rows)' "$d" "$work")"
+	"$(printf 'testgood\t-\t%s\ttcp/7777\t%s/good.so\t%s/rules/testgood.map (1 rows)' "$abi" "$d" "$work")"
 want_line "another ABI major, refused with why" \
 	"$(printf 'refused\t%s/bad_abi.so\tno x1367_dissector_entry_v1 symbol: not an x1367ids plugin, or built for another ABI major (this sensor: 1)' "$d")"
 want_line "a port clash, refused with why" "$(printf 'refused\t%s/clash.so\tclash: port 502 already taken by modbus' "$d")"
@@ -120,7 +123,7 @@ rc=$?
 	! grep -q '^testgood	' "$work/out" && ok "--list-plugins: a disabled plugin is listed as such, exit 0" ||
 	ko "--list-plugins: a disabled plugin is listed as such, exit 0"
 "$sensor" --list-plugins --rules "$rules" --plugin-dir "$(plugin_dir list3 good)" >"$work/out" 2>"$work/err"
-grep -qx "testgood	-	ABI 1.3	tcp/7777	.*/good.so	none: every error it reports is FF" "$work/out" &&
+grep -qx "testgood	-	$abi	tcp/7777	.*/good.so	none: every error it reports is FF" "$work/out" &&
 	ok "--list-plugins: a dissector without a table says so" || ko "--list-plugins: a dissector without a table says so"
 
 echo "$pass passed, $fail failed"

@@ -132,7 +132,7 @@ fi
 tail -n 1 "$acme/stats.json" >"$work/stats"
 for want in '"records":5,' '"parse_errors":1,' '"records_by_code":{"20":1,"30":1,"31":1,"41":1,"10":1}' \
 	'"opened":7,"answered":6,"no_response":1,' \
-	'"acme":{"flows":1,"records":5,"parse_errors":1,"responses_without_request":0,"not_errors":0,"unmapped_codes":0,"bytes_skipped":0,"reports_rejected":0,"events":{"bad_header":1,"malformed":1}}'; do
+	'"acme":{"flows":1,"records":5,"parse_errors":1,"responses_without_request":0,"unsolicited_reports":0,"not_errors":0,"unmapped_codes":0,"bytes_skipped":0,"reports_rejected":0,"events":{"bad_header":1,"malformed":1}}'; do
 	check "statistics: $want" grep -qF "$want" "$work/stats"
 done
 # The defaults are the installed directories only when installed where

@@ -276,6 +276,26 @@ Test(decode, eth_ipv4_tcp_all_fields)
 	cr_assert_eq(d.reasons[DECODE_OK], 1);
 }
 
+/* The asset table (--assets) matches MACs: the frame's own, in order. */
+Test(decode, eth_macs_kept)
+{
+	static const uint8_t dst[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+	static const uint8_t src[6] = {0xFA, 0x60, 0x89, 0x11, 0x0C, 0x4A};
+	struct frame f;
+	struct packet pk;
+
+	build_udp(&f, "10.1.2.3", 3610, "10.1.2.4", 3610, "\x10\x81", 2);
+	memcpy(f.data, dst, 6);
+	memcpy(f.data + 6, src, 6);
+	cr_assert_eq(dec1(1, f.data, f.len, &pk), DECODE_OK);
+	cr_assert_eq(pk.has_mac, 1);
+	cr_assert_arr_eq(pk.dst_mac, dst, 6);
+	cr_assert_arr_eq(pk.src_mac, src, 6);
+	/* raw IP has no MAC */
+	cr_assert_eq(dec1(101, f.data + 14, f.len - 14, &pk), DECODE_OK);
+	cr_assert_eq(pk.has_mac, 0);
+}
+
 Test(decode, eth_ipv4_udp_padding_ignored)
 {
 	struct frame f;

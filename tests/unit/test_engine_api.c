@@ -1,8 +1,11 @@
 /* The engine's side of the dissector API: what it does with calls it
- * cannot honour.  A report whose struct is too small (a plugin built
- * against a broken header) or NULL is not guessed into a record: it is
- * counted, per protocol and in total, as reports_rejected. */
+ * cannot honour.  A report whose struct is smaller than ABI 1.0's (a
+ * plugin built against a broken header) or NULL is not guessed into a
+ * record: it is counted, per protocol and in total, as reports_rejected.
+ * A report of an older plugin (struct up to n_desc) is read without the
+ * fields appended since. */
 #include <criterion/criterion.h>
+#include <stddef.h>
 #include <string.h>
 #include "helpers.h"
 
@@ -29,7 +32,7 @@ static enum x1367_parse_result reporter_parse(x1367_ctx *ctx, void *state, const
 	struct x1367_report small = rep;
 
 	(void)state, (void)pkt;
-	small.struct_size = sizeof(small) - 1;
+	small.struct_size = offsetof(struct x1367_report, flags) - 1;   /* less than ABI 1.0's */
 	api->report(ctx, &small);
 	api->report(ctx, NULL);
 	api->report(ctx, &rep);
@@ -167,5 +170,101 @@ Test(engine_api, a_response_without_request_counts_once_however_said)
 	cr_assert_eq(run_stat(&r, "responses_without_request"), 5);
 	cr_assert_eq(run_stat(&r, "protocols.stateless.events.response_without_request"), 4);
 	cr_assert_eq(r.n_records, 4);
+	run_free(&r);
+}
+
+/* ---- reports of an older plugin, and reports the device sent on its own --
+ * Each datagram's first byte: 'O' a report of a 1.0-1.3 plugin (its struct
+ * ends before flags; the bytes after it say "unsolicited" and must not be
+ * read); 'U' a report flagged X1367_REPORT_UNSOLICITED, no transaction;
+ * 'N' a report with no transaction and no flag. */
+#define FLAGS_PORT 7997
+
+static const struct x1367_engine_api *fl_api;
+
+static int flags_init(const struct x1367_engine_api *engine)
+{
+	fl_api = engine;
+	return 0;
+}
+
+static enum x1367_parse_result flags_parse(x1367_ctx *ctx, void *state, const struct x1367_packet *pkt,
+					   const uint8_t *data, size_t len, size_t *consumed)
+{
+	struct x1367_report rep = {
+		.struct_size = sizeof(rep),
+		.vendor_code = "01",
+		.response = data,
+		.response_len = len,
+		.flags = X1367_REPORT_UNSOLICITED,
+	};
+
+	(void)state, (void)pkt;
+	*consumed = len;
+	if (!len)
+		return X1367_PARSE_OK;
+	if (data[0] == 'O')
+		rep.struct_size = offsetof(struct x1367_report, flags);
+	else if (data[0] == 'N')
+		rep.flags = 0;
+	fl_api->report(ctx, &rep);
+	return X1367_PARSE_OK;
+}
+
+static const uint16_t flags_ports[] = {FLAGS_PORT, 0};
+
+static const struct x1367_dissector flagger = {
+	.abi_major = X1367_ABI_MAJOR,
+	.abi_minor = X1367_ABI_MINOR,
+	.struct_size = sizeof(struct x1367_dissector),
+	.name = "flagger",
+	.protocol = "Flags Test",
+	.transports = X1367_UDP,
+	.ports = flags_ports,
+	.init = flags_init,
+	.parse = {flags_parse, flags_parse},
+};
+
+static void flags_datagram(struct run *r, const char *what, uint64_t t)
+{
+	static struct frame f;
+
+	build_udp(&f, "192.0.2.50", FLAGS_PORT, "192.0.2.51", 40000, what, strlen(what));
+	f.ts_usec = 1705309200ull * 1000000ull + t;
+	run_frame(r, &f);
+}
+
+Test(engine_api, an_older_report_is_read_without_its_missing_flags)
+{
+	struct run r;
+
+	run_start_with(&r, &flagger);
+	flags_datagram(&r, "O", 0);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 1, "a 1.0 report is accepted");
+	cr_assert_eq(run_stat(&r, "protocols.flagger.reports_rejected"), 0);
+	cr_assert_eq(run_stat(&r, "protocols.flagger.responses_without_request"), 1);
+	cr_assert_eq(run_stat(&r, "protocols.flagger.unsolicited_reports"), 0,
+		     "flags lies past the old struct: never read");
+	cr_assert_str_eq(record_get(r.records[0], "Description.Request"), "not seen in the capture");
+	run_free(&r);
+}
+
+Test(engine_api, a_report_the_device_sent_on_its_own_is_no_response_without_request)
+{
+	struct run r;
+
+	run_start_with(&r, &flagger);
+	flags_datagram(&r, "U", 0);
+	flags_datagram(&r, "U", 1000);
+	flags_datagram(&r, "N", 2000);
+	run_finish(&r);
+	cr_assert_eq(r.n_records, 3);
+	cr_assert_eq(run_stat(&r, "protocols.flagger.unsolicited_reports"), 2);
+	cr_assert_eq(run_stat(&r, "protocols.flagger.responses_without_request"), 1);
+	cr_assert_eq(run_stat(&r, "responses_without_request"), 1);
+	cr_assert_str_eq(record_get(r.records[0], "Description.Request"),
+			 "none: sent by the device on its own");
+	cr_assert_str_eq(record_get(r.records[2], "Description.Request"), "not seen in the capture");
 	run_free(&r);
 }

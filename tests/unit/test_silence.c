@@ -74,6 +74,25 @@ Test(silence, irregular_talkers_are_never_judged)
 	silence_free(s);
 }
 
+/* A DNP3 outstation reporting events by unsolicited responses, 0.8-1.8 s
+ * apart (dnp3_test_data_part1.pcap), then a 5 s lull: no period, no
+ * silence.  The same with every interval within a quarter of 1.3 s is. */
+Test(silence, event_driven_talkers_have_no_period)
+{
+	struct fired f = {0};
+	struct silence *s = silence_new(16, 3, 3, on_fire, &f);
+	uint64_t ms[] = {0, 800, 2600, 3500, 5100, 6000, 11000};
+	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
+		beat(s, "events", ms[i] * 1000);
+	uint64_t steady[] = {0, 1200, 2600, 3900, 5100, 6400};
+	for (size_t i = 0; i < sizeof(steady) / sizeof(steady[0]); i++)
+		beat(s, "steady", 100 * S + steady[i] * 1000);
+	silence_check(s, 1000 * S);
+	cr_assert_eq(f.n, 1);
+	cr_assert_str_eq(f.uid, "steady");
+	silence_free(s);
+}
+
 Test(silence, a_burst_is_one_beat)
 {
 	struct fired f = {0};

@@ -10,4 +10,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 "$HERE/mqtt-mosquitto.sh"
 "$HERE/coap-libcoap.sh"
 "$HERE/tls-openssl.sh"
+"$HERE/enip-npm.sh"
+"$HERE/s7-snap7.sh"
 "$HERE/opcua-npm.sh"
