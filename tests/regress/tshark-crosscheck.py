@@ -910,6 +910,100 @@ def bacnet_section(top, build, public):
     return passed, failed
 
 
+# ---- OPC UA binary -------------------------------------------------------------
+# Every OPC UA error tshark's `opcua` dissector shows is one record, one for
+# one: same time, same responder, same StatusCode (the record's, before the
+# plugin's ActivateSession context bits, rules/opcua.map 801F01D3), same
+# RequestId, and paired with a request exactly when the client sent one of
+# that RequestId on the connection before.  tshark's errors: an ERR message
+# (opcua.transport.error), a ServiceFault (type 397) or a response whose
+# opcua.ServiceResult is Bad, else the first Bad per-operation code of a
+# Read/Browse/Call/CreateMonitoredItems (opcua.StatusCode) or
+# Write/ActivateSession (opcua.Results) response.  On a connection whose
+# OPN named a policy other than None tshark, like the sensor, cannot read
+# MSG bodies (it decodes the ciphertext as fields: its request ids there
+# are noise), so only ERR counts there.  "10 No Response" records have no
+# response and are pinned by tests/regress/run.sh.
+OPCUA_CAPTURES = [("real", "opcua-npm.pcap")]
+OPCUA_FIELDS = ["frame.time_epoch", "ip.src", "tcp.stream", "tcp.srcport", "opcua.transport.type",
+                "opcua.transport.error", "opcua.security.spu", "opcua.security.rqid",
+                "opcua.servicenodeid.numeric", "opcua.ServiceResult", "opcua.StatusCode", "opcua.Results"]
+OPCUA_PER_OP = {634: "sc", 530: "sc", 715: "sc", 754: "sc", 676: "res", 470: "res"}
+OPCUA_NONE = "http://opcfoundation.org/UA/SecurityPolicy#None"
+
+
+def opcua_expected(path):
+    rows = tshark(path, "-Y", "opcua", "-T", "fields", *sum((["-e", f] for f in OPCUA_FIELDS), []))
+    pending, encrypted, want, problems = {}, set(), [], []
+    bad = lambda v: int(v, 16) & 0x80000000  # noqa: E731
+    for epoch, src, stream, sport, types, errs, spus, rids, svcs, results, scs, ress in rows:
+        if "," in types:
+            problems.append(f"{epoch}: several OPC UA messages in one frame ({types})")
+            continue
+        from_server = sport == "4840"
+        if types == "OPN" and spus and spus != OPCUA_NONE:
+            encrypted.add(stream)
+        if types == "ERR":
+            if from_server and errs and bad(errs):
+                want.append((iso(epoch), src, "%08X" % (int(errs, 16) & 0xFFFF0000), "",
+                             bool(pending.get(stream))))
+            continue
+        if types not in ("MSG", "OPN") or (stream in encrypted and types == "MSG"):
+            continue
+        if not from_server:
+            pending.setdefault(stream, set()).add(rids)
+            continue
+        paired = rids in pending.get(stream, set())
+        pending.get(stream, set()).discard(rids)
+        svc = int(svcs) if svcs else 0
+        code = None
+        if results and (svc == 397 or bad(results)):
+            code = int(results, 16)
+        elif svc in OPCUA_PER_OP:
+            codes = (scs if OPCUA_PER_OP[svc] == "sc" else ress).split(",")
+            code = next((int(c, 16) for c in codes if c and bad(c)), None)
+        if code is not None and bad("%x" % code):
+            want.append((iso(epoch), src, "%08X" % (code & 0xFFFF0000), rids, paired))
+    return sorted(want), problems
+
+
+def opcua_reported(sensor, rules, plugins, path):
+    out = subprocess.run([sensor, "-r", path, "--rules", rules, "--plugin-dir", plugins,
+                          "--reporter-ip", "192.0.2.254", "--no-stats"],
+                         check=True, capture_output=True, text=True).stdout
+    got = []
+    for line in out.splitlines():
+        r = json.loads(line)
+        if r["Protocol"] == "OPC UA" and r["Responder"].get("Transmitted Code"):
+            d = r["Description"]
+            code = int(d["StatusCode"].rsplit("(", 1)[1].rstrip(")"), 16) & 0xFFFF0000
+            got.append((r["Timestamp"], d["Responder Address"], "%08X" % code, d.get("Request Id", ""),
+                        bool(r["Requester"].get("Transmitted Code"))))
+    return sorted(got)
+
+
+def opcua_crosscheck(top, build, public):
+    passed = failed = 0
+    for where, name in OPCUA_CAPTURES:
+        path = os.path.join(public if where == "public" else os.path.join(top, "pcaps", where), name)
+        want, problems = opcua_expected(path)
+        got = opcua_reported(os.path.join(build, "x1367ids"), os.path.join(top, "rules"),
+                             os.path.join(build, "dissectors", ".libs"), path)
+        if want == got and not problems:
+            passed += 1
+            print(f"PASS opcua {name}: {len(want)} OPC UA errors, one record each, same codes and pairing")
+        else:
+            failed += 1
+            print(f"FAIL opcua {name}: tshark {len(want)} errors, sensor {len(got)} records")
+            for p in problems[:10]:
+                print("  tshark:", p)
+            for w in sorted(set(want) - set(got))[:10]:
+                print("  missing:", w)
+            for g in sorted(set(got) - set(want))[:10]:
+                print("  extra:  ", g)
+    return passed, failed
+
+
 def main():
     if not shutil.which("tshark"):
         print("SKIP: tshark not installed")
@@ -940,7 +1034,7 @@ def main():
                 print("  extra:  ", g)
     # One section per protocol plugin, each with its own captures and checks.
     for section in (fins_crosscheck, enip_section, iec104_section, dnp3_check, dnp3_states_check, s7comm_check,
-                    bacnet_section):
+                    bacnet_section, opcua_crosscheck):
         p, f = section(top, build, public)
         passed, failed = passed + p, failed + f
     print(f"{passed} passed, {failed} failed")

@@ -13,3 +13,4 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 "$HERE/enip-npm.sh"
 "$HERE/bacnet-npm.sh"
 "$HERE/s7-snap7.sh"
+"$HERE/opcua-npm.sh"
