@@ -43,8 +43,11 @@
  * Segmentation.  A segmented Confirmed-Request or ComplexACK is
  * reassembled per flow (CONFIRMED request: by the requester's side and
  * invoke id), in order, up to SEG_MAX_BYTES and SEG_SLOTS messages per
- * flow: beyond that, or out of order, the reassembly is dropped and
- * counted (segment_dropped); a retransmitted segment is ignored.  The
+ * flow, and SEG_BUDGET_BYTES held by all flows together (an atomic
+ * counter: spoofed datagrams cost nothing to send, 262,144 flows times
+ * 256 KiB would not fit anywhere): beyond that, or out of order, the
+ * reassembly is dropped and counted (segment_dropped); a retransmitted
+ * segment is ignored.  The
  * request is opened at its first segment (the device may refuse it with an
  * Abort right there, and the object and property are in the first segment
  * always: a segment carries at least 50 bytes); an answer to a request
@@ -73,6 +76,7 @@
  * flows than the requests (often broadcast), so the instances live in one
  * table for the whole plugin, bounded (DEV_MAX, then device_table_full).
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +127,7 @@ enum pdu_type {
 
 #define SEG_SLOTS 4            /* segmented messages in progress per flow */
 #define SEG_MAX_BYTES 65536    /* one reassembled message */
+#define SEG_BUDGET_BYTES (16u << 20) /* ... all messages of the sensor */
 #define RECENT_MAX 32          /* requests remembered per flow (retries) */
 #define DEV_MAX 1024           /* devices named by an I-Am */
 
@@ -1001,9 +1006,22 @@ static void recent_put(struct bac_state *st, const struct x1367_txn_key *k, uint
 	r->hash = hash;
 }
 
+/* Bytes of reassembly buffers held by every flow: the sensor-wide budget,
+ * the one mutable global besides the I-Am table (PLUGINS.md, rule 1). */
+static atomic_size_t seg_bytes_held;
+
+static int seg_budget_take(size_t n)
+{
+	if (atomic_fetch_add(&seg_bytes_held, n) + n <= SEG_BUDGET_BYTES)
+		return 1;
+	atomic_fetch_sub(&seg_bytes_held, n);
+	return 0;
+}
+
 static void seg_free(struct segmented *s)
 {
 	free(s->buf);
+	atomic_fetch_sub(&seg_bytes_held, s->cap);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -1039,9 +1057,13 @@ static int seg_append(struct segmented *s, const uint8_t *p, size_t n)
 			cap *= 2;
 		if (cap > SEG_MAX_BYTES)
 			cap = SEG_MAX_BYTES;
-		uint8_t *buf = realloc(s->buf, cap);
-		if (!buf)
+		if (!seg_budget_take(cap - s->cap))
 			return 0;
+		uint8_t *buf = realloc(s->buf, cap);
+		if (!buf) {
+			atomic_fetch_sub(&seg_bytes_held, cap - s->cap);
+			return 0;
+		}
 		s->buf = buf;
 		s->cap = cap;
 	}
