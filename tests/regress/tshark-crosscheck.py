@@ -36,6 +36,16 @@ def tshark(path, *args):
     return [line.split("\t") for line in out.splitlines() if line]
 
 
+def sensor_records(sensor, rules, path, plugins=None):
+    """The sensor's records of one capture, parsed (every section compares
+    these with what tshark shows)."""
+    cmd = [sensor, "-r", path, "--rules", rules, "--reporter-ip", "192.0.2.254", "--no-stats"]
+    if plugins:
+        cmd += ["--plugin-dir", plugins]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return [json.loads(line) for line in out.splitlines()]
+
+
 def iso(epoch):
     secs, _, frac = epoch.partition(".")
     t = datetime.fromtimestamp(int(secs), tz=timezone.utc)
@@ -85,11 +95,8 @@ def expected(path):
 
 
 def reported(sensor, rules, path):
-    out = subprocess.run([sensor, "-r", path, "--rules", rules, "--reporter-ip", "192.0.2.254",
-                          "--no-stats"], check=True, capture_output=True, text=True).stdout
     got = []
-    for line in out.splitlines():
-        r = json.loads(line)
+    for r in sensor_records(sensor, rules, path):
         if r["Responder"].get("Transmitted Code"):
             got.append((r["Timestamp"], r["Requester"]["Transmitted Code"], r["Responder"]["Transmitted Code"]))
     return sorted(got)
@@ -146,12 +153,8 @@ def fins_expected(path):
 
 
 def fins_reported(sensor, rules, plugins, path):
-    out = subprocess.run([sensor, "-r", path, "--rules", rules, "--plugin-dir", plugins,
-                          "--reporter-ip", "192.0.2.254", "--no-stats"],
-                         check=True, capture_output=True, text=True).stdout
     got = []
-    for line in out.splitlines():
-        r = json.loads(line)
+    for r in sensor_records(sensor, rules, path, plugins):
         if r["Protocol"] == "Omron FINS" and r["Responder"].get("Transmitted Code"):
             d = r["Description"]
             got.append((r["Timestamp"], d["Responder Address"], d["Vendor Code"],
@@ -267,12 +270,8 @@ def enip_expected(path):
 
 
 def enip_reported(sensor, rules, plugins, path):
-    out = subprocess.run([sensor, "-r", path, "--rules", rules, "--plugin-dir", plugins,
-                          "--reporter-ip", "192.0.2.254", "--no-stats"],
-                         check=True, capture_output=True, text=True).stdout
     got = []
-    for line in out.splitlines():
-        r = json.loads(line)
+    for r in sensor_records(sensor, rules, path, plugins):
         if r["Protocol"] == "EtherNet/IP" and r["Responder"].get("Transmitted Code"):
             got.append((r["Timestamp"], r["Requester"]["Transmitted Code"], r["Responder"]["Transmitted Code"]))
     return sorted(got)
@@ -393,12 +392,8 @@ def iec104_expected(path):
 
 
 def iec104_reported(sensor, rules, plugins, path):
-    out = subprocess.run([sensor, "-r", path, "--rules", rules, "--plugin-dir", plugins,
-                          "--reporter-ip", "192.0.2.254", "--no-stats"],
-                         check=True, capture_output=True, text=True).stdout
     got = []
-    for line in out.splitlines():
-        r = json.loads(line)
+    for r in sensor_records(sensor, rules, path, plugins):
         if r["Protocol"] == "IEC 60870-5-104" and r["Responder"].get("Transmitted Code"):
             got.append((r["Timestamp"], r["Requester"]["Transmitted Code"], r["Responder"]["Transmitted Code"]))
     return sorted(got)
@@ -501,11 +496,8 @@ def dnp3_expected(path):
 
 
 def dnp3_reported(sensor, rules, path):
-    out = subprocess.run([sensor, "-r", path, "--rules", rules, "--reporter-ip", "192.0.2.254",
-                          "--no-stats"], check=True, capture_output=True, text=True).stdout
     got = []
-    for line in out.splitlines():
-        r = json.loads(line)
+    for r in sensor_records(sensor, rules, path):
         if r["Protocol"] == "DNP3" and r["Responder"].get("Transmitted Code"):
             got.append((r["Timestamp"], r["Requester"]["Transmitted Code"], r["Responder"]["Transmitted Code"]))
     return sorted(got)
@@ -640,12 +632,8 @@ def s7_expected(path):
 
 
 def s7_reported(sensor, rules, plugins, path):
-    out = subprocess.run([sensor, "-r", path, "--rules", rules, "--plugin-dir", plugins,
-                          "--reporter-ip", "192.0.2.254", "--no-stats"],
-                         check=True, capture_output=True, text=True).stdout
     got = []
-    for line in out.splitlines():
-        r = json.loads(line)
+    for r in sensor_records(sensor, rules, path, plugins):
         # Answers only: a "10 No Response" has no response bytes to compare.
         if r["Protocol"] == "S7comm" and r["Responder"]["Transmitted Code"]:
             got.append((r["Timestamp"], r["Requester"].get("Transmitted Code", ""),
@@ -770,12 +758,9 @@ def dnp3_states_expected(path):
 def dnp3_states_check(top, build, _public):
     path = os.path.join(top, "pcaps", "synthetic", DNP3_STATES_CAPTURE)
     want = dnp3_states_expected(path)
-    out = subprocess.run([os.path.join(build, "x1367ids"), "-r", path, "--rules", os.path.join(top, "rules"),
-                          "--reporter-ip", "192.0.2.254", "--no-stats"],
-                         check=True, capture_output=True, text=True).stdout
     got = sorted((r["Timestamp"], r["Responder"]["Transmitted Code"], r["Description"]["Vendor Code"],
                   r["Description"].get("Request") == "none: sent by the device on its own")
-                 for r in map(json.loads, out.splitlines()))
+                 for r in sensor_records(os.path.join(build, "x1367ids"), os.path.join(top, "rules"), path))
     if want == got and len(want) == 4:
         print(f"PASS {DNP3_STATES_CAPTURE}: {len(want)} records, states once per episode and connection")
         return 1, 0
@@ -833,12 +818,8 @@ def bacnet_expected(path):
 
 
 def bacnet_reported(sensor, rules, plugins, path):
-    out = subprocess.run([sensor, "-r", path, "--rules", rules, "--plugin-dir", plugins,
-                          "--reporter-ip", "192.0.2.254", "--no-stats"],
-                         check=True, capture_output=True, text=True).stdout
     got = []
-    for line in out.splitlines():
-        r = json.loads(line)
+    for r in sensor_records(sensor, rules, path, plugins):
         if r["Protocol"] == "BACnet/IP" and r["Responder"].get("Transmitted Code"):
             d = r["Description"]
             got.append((r["Timestamp"], d["Responder Address"], d["Vendor Code"],
@@ -968,12 +949,8 @@ def opcua_expected(path):
 
 
 def opcua_reported(sensor, rules, plugins, path):
-    out = subprocess.run([sensor, "-r", path, "--rules", rules, "--plugin-dir", plugins,
-                          "--reporter-ip", "192.0.2.254", "--no-stats"],
-                         check=True, capture_output=True, text=True).stdout
     got = []
-    for line in out.splitlines():
-        r = json.loads(line)
+    for r in sensor_records(sensor, rules, path, plugins):
         if r["Protocol"] == "OPC UA" and r["Responder"].get("Transmitted Code"):
             d = r["Description"]
             code = int(d["StatusCode"].rsplit("(", 1)[1].rstrip(")"), 16) & 0xFFFF0000
